@@ -1,0 +1,136 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * backend_sync.c - the server transport without io_uring: poll() over the
+ * wakeup eventfd, the listening socket and every client socket, then
+ * non-blocking accept and recvmsg.  Used where io_uring is unavailable
+ * (containers often block it) or with LPC_BACKEND=sync.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "lpc_int.h"
+#include "sys.h"
+
+/* Packets read from one socket per wakeup, so one chatty client cannot
+ * starve the others. */
+#define SYNC_BATCH 16
+
+static int sync_init(struct lpc_domain *d)
+{
+	int fd = lpc_sys_eventfd();
+
+	if (fd < 0)
+		return fd;
+	d->wake_fd = lpc_fd_track(fd);
+	return 0;
+}
+
+static void sync_fini(struct lpc_domain *d)
+{
+	(void)d;
+}
+
+static void accept_all(struct lpc_domain *d, int lfd)
+{
+	for (;;) {
+		int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+
+		if (fd < 0)
+			return;
+		lpc_link_accept(d, fd);
+	}
+}
+
+static void read_link(struct lpc_link *l)
+{
+	_Alignas(8) static __thread uint8_t buf[LPC_WIRE_MAX];
+
+	for (int i = 0; i < SYNC_BATCH && !l->hung_up; i++) {
+		int fd = -1, trunc = 0;
+		ssize_t n = lpc_sys_recv(l->fd, buf, sizeof(buf), &fd, &trunc,
+					 0);
+
+		if (n == -EAGAIN || n == -EINTR)
+			return;
+		if (n <= 0) {
+			lpc_link_hangup(l);
+			return;
+		}
+		lpc_link_input(l, buf, (uint32_t)n, fd, trunc);
+	}
+}
+
+static int sync_drive(struct lpc_domain *d, const struct timespec *deadline)
+{
+	struct pollfd *pfd;
+	struct lpc_link **lk, *l;
+	size_t n = 0, cap = 2, i;
+	int lfd, r;
+
+	lpc_dom_lock(d);
+	for (l = d->links; l; l = l->next)
+		cap++;
+	pfd = calloc(cap, sizeof(*pfd));
+	lk = calloc(cap, sizeof(*lk));
+	if (!pfd || !lk) {
+		lpc_dom_unlock(d);
+		free(pfd);
+		free(lk);
+		return -ENOMEM;
+	}
+	pfd[n].fd = d->wake_fd;
+	pfd[n++].events = POLLIN;
+	lfd = d->listen_fd;
+	pfd[n].fd = lfd;
+	pfd[n++].events = POLLIN;
+	for (l = d->links; l; l = l->next) {
+		if (l->hung_up)
+			continue;
+		lpc_link_ref(l);
+		lk[n] = l;
+		pfd[n].fd = l->fd;
+		pfd[n++].events = POLLIN;
+	}
+	lpc_dom_unlock(d);
+
+	r = poll(pfd, n, lpc_deadline_ms(deadline));
+	if (r < 0)
+		r = -errno;
+
+	lpc_dom_lock(d);
+	if (r > 0) {
+		if (pfd[0].revents)
+			lpc_sys_eventfd_drain(d->wake_fd);
+		/* The listening socket may have been closed meanwhile. */
+		if (pfd[1].revents && lfd >= 0 && lfd == d->listen_fd)
+			accept_all(d, lfd);
+		for (i = 2; i < n; i++)
+			if (pfd[i].revents && !lk[i]->hung_up)
+				read_link(lk[i]);
+	}
+	lpc_dom_unlock(d);
+	for (i = 2; i < n; i++)
+		lpc_link_unref(lk[i]);
+	free(pfd);
+	free(lk);
+	if (r == 0)
+		return -ETIMEDOUT;
+	return r < 0 ? r : 0;
+}
+
+static void sync_wake(struct lpc_domain *d)
+{
+	lpc_sys_eventfd_signal(d->wake_fd);
+}
+
+const struct lpc_backend lpc_backend_sync = {
+	.name = "sync",
+	.init = sync_init,
+	.fini = sync_fini,
+	.drive = sync_drive,
+	.wake = sync_wake,
+};

@@ -1,0 +1,486 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * domain.c - a domain's queue, waiter index and the wait loop that lets
+ * the threads waiting in it take turns driving its transport.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lpc_int.h"
+#include "sys.h"
+
+pthread_mutex_t lpc_glock = PTHREAD_MUTEX_INITIALIZER;
+struct lpc_domain *lpc_domains;
+
+struct lpc_pkt *lpc_pkt_new(uint32_t len)
+{
+	struct lpc_pkt *p = malloc(sizeof(*p) + len);
+
+	if (!p)
+		return NULL;
+	memset(p, 0, sizeof(*p));
+	p->fd = -1;
+	p->len = len;
+	return p;
+}
+
+void lpc_pkt_free(struct lpc_pkt *p)
+{
+	if (!p)
+		return;
+	if (p->fd >= 0)
+		lpc_fd_close(p->fd);
+	free(p);
+}
+
+struct lpc_domain *lpc_dom_new(int kind)
+{
+	struct lpc_domain *d = calloc(1, sizeof(*d));
+	pthread_mutexattr_t ma;
+
+	if (!d)
+		return NULL;
+	pthread_mutexattr_init(&ma);
+	pthread_mutex_init(&d->lock, &ma);
+	pthread_mutexattr_destroy(&ma);
+	atomic_init(&d->refs, 1);
+	d->kind = (uint8_t)kind;
+	d->qtail = &d->qhead;
+	d->listen_fd = -1;
+	d->wake_fd = -1;
+	d->notify_fd = -1;
+	d->wait_fd = -1;
+	pthread_mutex_lock(&lpc_glock);
+	d->gnext = lpc_domains;
+	if (lpc_domains)
+		lpc_domains->gpprev = &d->gnext;
+	d->gpprev = &lpc_domains;
+	lpc_domains = d;
+	pthread_mutex_unlock(&lpc_glock);
+	return d;
+}
+
+void lpc_dom_ref(struct lpc_domain *d)
+{
+	atomic_fetch_add(&d->refs, 1);
+}
+
+static void dom_free(struct lpc_domain *d)
+{
+	pthread_mutex_lock(&lpc_glock);
+	*d->gpprev = d->gnext;
+	if (d->gnext)
+		d->gnext->gpprev = d->gpprev;
+	pthread_mutex_unlock(&lpc_glock);
+
+	lpc_dom_lock(d);
+	if (d->listen_fd >= 0) {
+		int fd = d->listen_fd;
+
+		d->listen_fd = -1;
+		if (d->be && d->be->unlisten)
+			d->be->unlisten(d, fd);
+		lpc_fd_close(fd);
+	}
+	while (d->links) {
+		struct lpc_link *l = d->links;
+
+		lpc_link_shutdown(l);
+		lpc_dom_remove_link(d, l);
+	}
+	lpc_dom_flush_queue(d);
+	for (int i = 0; i < LPC_WHASH; i++) {
+		while (d->whash[i]) {
+			struct lpc_waiter *w = d->whash[i];
+
+			d->whash[i] = w->hnext;
+			if (w->flags & LPC_W_REMOTE)
+				lpc_waiter_free(w);
+		}
+	}
+	lpc_dom_unlock(d);
+	if (d->be && d->be->fini)
+		d->be->fini(d);
+	lpc_fd_close(d->wake_fd);
+	lpc_fd_close(d->notify_fd);
+	lpc_fd_close(d->wait_fd);
+	pthread_mutex_destroy(&d->lock);
+	free(d);
+}
+
+void lpc_dom_unref(struct lpc_domain *d)
+{
+	if (d && atomic_fetch_sub(&d->refs, 1) == 1)
+		dom_free(d);
+}
+
+/* ------------------------------------------------------------------ */
+/* Queue                                                               */
+/* ------------------------------------------------------------------ */
+
+static void notify_set(struct lpc_domain *d)
+{
+	if (d->notify_fd >= 0)
+		lpc_sys_eventfd_signal(d->notify_fd);
+}
+
+void lpc_dom_enqueue(struct lpc_domain *d, struct lpc_pkt *p)
+{
+	p->next = NULL;
+	*d->qtail = p;
+	d->qtail = &p->next;
+	d->qlen++;
+	notify_set(d);
+	lpc_dom_kick(d);
+}
+
+void lpc_dom_requeue_head(struct lpc_domain *d, struct lpc_pkt *p)
+{
+	p->next = d->qhead;
+	d->qhead = p;
+	if (d->qtail == &d->qhead)
+		d->qtail = &p->next;
+	d->qlen++;
+	notify_set(d);
+}
+
+static bool is_conn_request(struct lpc_pkt *p)
+{
+	return LPC_TYPE(lpc_pkt_msg(p)->u2.s2.Type) == LPC_CONNECTION_REQUEST;
+}
+
+struct lpc_pkt *lpc_dom_dequeue(struct lpc_domain *d, bool conn_only)
+{
+	struct lpc_pkt **pp = &d->qhead, *p;
+
+	/* NtListenPort takes the oldest connection request and leaves other
+	 * messages queued (docs/decisions.md, Q6). */
+	while ((p = *pp) && conn_only && !is_conn_request(p))
+		pp = &p->next;
+	if (!p)
+		return NULL;
+	*pp = p->next;
+	if (d->qtail == &p->next)
+		d->qtail = pp;
+	d->qlen--;
+	if (!d->qhead && d->notify_fd >= 0)
+		lpc_sys_eventfd_drain(d->notify_fd);
+	return p;
+}
+
+void lpc_dom_flush_queue(struct lpc_domain *d)
+{
+	struct lpc_pkt *p;
+
+	while ((p = d->qhead)) {
+		d->qhead = p->next;
+		lpc_pkt_free(p);
+	}
+	d->qtail = &d->qhead;
+	d->qlen = 0;
+	if (d->notify_fd >= 0)
+		lpc_sys_eventfd_drain(d->notify_fd);
+}
+
+/* ------------------------------------------------------------------ */
+/* Waiter index, keyed by ClientId                                     */
+/* ------------------------------------------------------------------ */
+
+static unsigned whash(pid_t pid, pid_t tid)
+{
+	return ((unsigned)tid * 2654435761u ^ (unsigned)pid) % LPC_WHASH;
+}
+
+struct lpc_waiter *lpc_dom_find_waiter(struct lpc_domain *d, pid_t pid,
+				       pid_t tid)
+{
+	struct lpc_waiter *w;
+
+	for (w = d->whash[whash(pid, tid)]; w; w = w->hnext)
+		if (w->pid == pid && w->tid == tid)
+			return w;
+	return NULL;
+}
+
+void lpc_dom_add_waiter(struct lpc_domain *d, struct lpc_waiter *w)
+{
+	unsigned h = whash(w->pid, w->tid);
+
+	w->hnext = d->whash[h];
+	d->whash[h] = w;
+}
+
+void lpc_dom_remove_waiter(struct lpc_domain *d, struct lpc_waiter *w)
+{
+	struct lpc_waiter **pp = &d->whash[whash(w->pid, w->tid)];
+
+	for (; *pp; pp = &(*pp)->hnext) {
+		if (*pp == w) {
+			*pp = w->hnext;
+			w->hnext = NULL;
+			if (w->thread)
+				w->thread->w_indexed = false;
+			return;
+		}
+	}
+}
+
+void lpc_waiter_free(struct lpc_waiter *w)
+{
+	if (!w)
+		return;
+	if (w->link)
+		lpc_link_unref(w->link);
+	free(w->dinfo);
+	free(w);
+}
+
+void lpc_dom_drop_link_waiters(struct lpc_domain *d, struct lpc_link *l)
+{
+	for (int i = 0; i < LPC_WHASH; i++) {
+		struct lpc_waiter **pp = &d->whash[i];
+
+		while (*pp) {
+			struct lpc_waiter *w = *pp;
+
+			if (w->link == l) {
+				*pp = w->hnext;
+				lpc_waiter_free(w);
+			} else {
+				pp = &w->hnext;
+			}
+		}
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* Waiting                                                             */
+/* ------------------------------------------------------------------ */
+
+static bool ready(struct lpc_domain *d, struct lpc_thread *t)
+{
+	struct lpc_pkt *p;
+
+	if (t->wkind != LPC_TW_RECEIVE)
+		return t->wdone;
+	if (d->dead)
+		return true;
+	if (!t->listen_only)
+		return d->qhead != NULL;
+	for (p = d->qhead; p; p = p->next)
+		if (is_conn_request(p))
+			return true;
+	return false;
+}
+
+static bool deadline_passed(const struct timespec *dl)
+{
+	struct timespec now;
+
+	if (!dl)
+		return false;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return now.tv_sec > dl->tv_sec ||
+	       (now.tv_sec == dl->tv_sec && now.tv_nsec >= dl->tv_nsec);
+}
+
+/* Let one sleeping thread re-check its condition (and drive, if nobody
+ * does).  A registered thread that is busy will look for itself. */
+static void wake_one(struct lpc_domain *d, struct lpc_thread *skip)
+{
+	struct lpc_thread *t;
+
+	for (t = d->waiting; t; t = t->wnext) {
+		if (t != skip && t->sleeping) {
+			pthread_cond_signal(&t->cond);
+			return;
+		}
+	}
+}
+
+void lpc_dom_wait_begin(struct lpc_domain *d, struct lpc_thread *t, int kind,
+			struct lpc_link *l, pid_t tid, uint32_t msgid)
+{
+	t->wkind = (uint8_t)kind;
+	t->wlink = l;
+	t->wtid = tid;
+	t->wmsgid = msgid;
+	t->wdone = false;
+	t->wstatus = 0;
+	t->wpkt = NULL;
+	t->wnext = d->waiting;
+	if (d->waiting)
+		d->waiting->wpprev = &t->wnext;
+	t->wpprev = &d->waiting;
+	d->waiting = t;
+	/* A peer already gone will never answer. */
+	if (l && l->hung_up) {
+		t->wdone = true;
+		t->wstatus = kind == LPC_TW_CONNECT ? -LPC_EREFUSED
+						    : -LPC_EREPLYLOST;
+	}
+}
+
+void lpc_dom_wait_end(struct lpc_domain *d, struct lpc_thread *t)
+{
+	*t->wpprev = t->wnext;
+	if (t->wnext)
+		t->wnext->wpprev = t->wpprev;
+	t->wnext = NULL;
+	t->wpprev = NULL;
+	t->wkind = LPC_TW_NONE;
+	t->wlink = NULL;
+	while (t->wpkt) {
+		struct lpc_pkt *p = t->wpkt;
+
+		t->wpkt = p->next;
+		lpc_pkt_free(p);
+	}
+	/* Hand the driver role on: someone still waiting must drive. */
+	if (!d->driving)
+		wake_one(d, NULL);
+}
+
+int lpc_dom_wait(struct lpc_domain *d, struct lpc_thread *t,
+		 const struct timespec *deadline)
+{
+	for (;;) {
+		if (ready(d, t))
+			return 0;
+		if (deadline_passed(deadline))
+			return -ETIMEDOUT;
+		if (d->be && !d->driving) {
+			int dr;
+
+			d->driving = true;
+			d->driver = t;
+			lpc_dom_unlock(d);
+			dr = d->be->drive(d, deadline);
+			lpc_dom_lock(d);
+			d->driving = false;
+			d->driver = NULL;
+			if (dr < 0 && dr != -ETIMEDOUT && dr != -EINTR &&
+			    dr != -EAGAIN) {
+				/* The transport itself failed: nothing can
+				 * arrive any more; do not spin. */
+				wake_one(d, t);
+				return dr;
+			}
+			if (!ready(d, t))
+				wake_one(d, t);
+			continue;
+		}
+		t->sleeping = true;
+		if (deadline)
+			pthread_cond_timedwait(&t->cond, &d->lock, deadline);
+		else
+			pthread_cond_wait(&t->cond, &d->lock);
+		t->sleeping = false;
+	}
+}
+
+void lpc_dom_complete(struct lpc_domain *d, struct lpc_thread *t, int status,
+		      struct lpc_pkt *p)
+{
+	if (t->wdone) {
+		/* A connection may see ACCEPT then COMPLETE before the
+		 * thread runs: keep them in order.  Any other wait has
+		 * exactly one outcome. */
+		if (p && t->wkind == LPC_TW_CONNECT && t->wpkt && !status) {
+			struct lpc_pkt **pp = &t->wpkt;
+
+			while (*pp)
+				pp = &(*pp)->next;
+			p->next = NULL;
+			*pp = p;
+		} else {
+			lpc_pkt_free(p);
+		}
+		return;
+	}
+	t->wdone = true;
+	t->wstatus = status;
+	t->wpkt = p;
+	if (t == d->driver) {
+		/* The driver finds out when it returns from the transport;
+		 * only another thread has to interrupt it. */
+		if (!lpc_is_self(t) && d->be && d->be->wake)
+			d->be->wake(d);
+	} else {
+		pthread_cond_signal(&t->cond);
+	}
+}
+
+struct lpc_thread *lpc_dom_find_thread(struct lpc_domain *d, int kind,
+				       struct lpc_link *l, pid_t tid,
+				       uint32_t msgid)
+{
+	struct lpc_thread *t;
+
+	for (t = d->waiting; t; t = t->wnext)
+		if (t->wkind == kind && (!t->wdone || kind == LPC_TW_CONNECT) &&
+		    t->wlink == l && t->wtid == tid && t->wmsgid == msgid)
+			return t;
+	return NULL;
+}
+
+void lpc_dom_fail_waits(struct lpc_domain *d, struct lpc_link *l, int status)
+{
+	struct lpc_thread *t;
+
+	for (t = d->waiting; t; t = t->wnext) {
+		if (t->wkind == LPC_TW_RECEIVE || t->wdone)
+			continue;
+		if (l && t->wlink != l)
+			continue;
+		lpc_dom_complete(d, t, status, NULL);
+	}
+}
+
+void lpc_dom_kick(struct lpc_domain *d)
+{
+	struct lpc_thread *t;
+
+	/* A receiver asleep on its condition variable: wake the first. */
+	for (t = d->waiting; t; t = t->wnext) {
+		if (t->wkind == LPC_TW_RECEIVE && t->sleeping) {
+			pthread_cond_signal(&t->cond);
+			return;
+		}
+	}
+	/* Otherwise the driver itself may be the receiver, blocked in the
+	 * transport. */
+	if (d->driving && !lpc_is_self(d->driver) && d->be && d->be->wake)
+		d->be->wake(d);
+}
+
+/* ------------------------------------------------------------------ */
+/* Links in a domain                                                   */
+/* ------------------------------------------------------------------ */
+
+void lpc_dom_add_link(struct lpc_domain *d, struct lpc_link *l)
+{
+	lpc_link_ref(l);
+	l->next = d->links;
+	if (d->links)
+		d->links->pprev = &l->next;
+	l->pprev = &d->links;
+	d->links = l;
+	l->in_list = true;
+	l->id = ++d->next_link_id;
+}
+
+void lpc_dom_remove_link(struct lpc_domain *d, struct lpc_link *l)
+{
+	if (!l->in_list)
+		return;
+	*l->pprev = l->next;
+	if (l->next)
+		l->next->pprev = l->pprev;
+	l->in_list = false;
+	if (d->be && d->be->unlink)
+		d->be->unlink(d, l);
+	lpc_link_unref(l);
+}
