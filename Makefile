@@ -40,6 +40,7 @@ override LDFLAGS += $(SANFLAGS)
 LIBS := -luring -lpthread
 
 .DELETE_ON_ERROR:
+.SECONDARY:
 .PHONY: all test bench install clean check-tools
 
 LIB_SRCS := $(wildcard lpc/*.c)
