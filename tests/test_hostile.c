@@ -1,0 +1,435 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_hostile.c - peers that write raw bytes onto the socket: garbage,
+ * truncated packets, forged ClientIds, duplicated MessageIds, oversized
+ * lengths.  Each must be disconnected (the server learns of it as
+ * LPC_PORT_CLOSED once connected) while the server goes on serving its
+ * other clients.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "helpers.h"
+#include "wire.h"
+
+TestSuite(hostile, .init = lpct_setup, .fini = lpct_teardown, .timeout = 30);
+
+#define NAME "hostile"
+#define PORT "\\RPC Control\\" NAME
+#define MAXMSG 0x100
+
+static int raw_socket(void)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/RPC Control/%s",
+		 lpct_root(), NAME);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0,
+		     "connect: %s", strerror(errno));
+	return fd;
+}
+
+static pid_t gettid_(void)
+{
+	return (pid_t)syscall(SYS_gettid);
+}
+
+static void put(int fd, struct lpc_wire *w, const void *body, size_t n)
+{
+	char buf[LPC_WIRE_MAX + 64];
+
+	w->magic = LPC_WIRE_MAGIC;
+	w->version = LPC_WIRE_VERSION;
+	memcpy(buf, w, sizeof(*w));
+	if (n)
+		memcpy(buf + sizeof(*w), body, n);
+	cr_assert_eq(send(fd, buf, sizeof(*w) + n, MSG_NOSIGNAL),
+		     (ssize_t)(sizeof(*w) + n));
+}
+
+/* True when the peer shut the socket (EOF) within two seconds. */
+static bool disconnected(int fd)
+{
+	char buf[LPC_WIRE_MAX];
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+
+	for (;;) {
+		ssize_t n;
+
+		if (poll(&p, 1, 2000) <= 0)
+			return false;
+		n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+		if (n == 0 || (n < 0 && errno == ECONNRESET))
+			return true;
+		if (n < 0 && errno != EAGAIN)
+			return true;
+	}
+}
+
+/* Raw client thread: handshake, then whatever `attack` sends. */
+struct raw {
+	void (*attack)(int fd, struct raw *r);
+	bool handshake;
+	bool eof;
+	pid_t tid;
+};
+
+static void *raw_thread(void *arg)
+{
+	struct raw *r = arg;
+	int fd = raw_socket();
+
+	r->tid = gettid_();
+	if (r->handshake) {
+		struct lpc_wire w = { .op = LPC_OP_CONNECT, .tid = r->tid,
+				      .msgid = 7 };
+		char buf[LPC_WIRE_MAX];
+
+		put(fd, &w, NULL, 0);
+		/* ACCEPT, then COMPLETE. */
+		for (int i = 0; i < 2; i++)
+			cr_assert_gt(recv(fd, buf, sizeof(buf), 0), 0);
+	}
+	r->attack(fd, r);
+	r->eof = disconnected(fd);
+	close(fd);
+	return NULL;
+}
+
+/* A well-behaved client doing one request after the attack. */
+static void *good_client(void *arg)
+{
+	HANDLE port;
+	lpct_msg req, rep;
+
+	(void)arg;
+	if (lpct_connect(&port, PORT, NULL, NULL))
+		return (void *)1;
+	lpct_msg_init(&req, "ok?", 4);
+	if (NtRequestWaitReplyPort(port, &req.h, &rep.h) ||
+	    strcmp((char *)rep.data, "ok!"))
+		return (void *)2;
+	NtClose(port);
+	return NULL;
+}
+
+/* Serve: accept the hostile client (if it handshakes), expect its
+ * LPC_PORT_CLOSED, then serve a good client fully. */
+static void run(void (*attack)(int, struct raw *), bool handshake)
+{
+	HANDLE port = lpct_create(PORT, 0, MAXMSG), comm = NULL, gcomm;
+	struct raw r = { .attack = attack, .handshake = handshake };
+	pthread_t t = lpct_thread(raw_thread, &r), g;
+	lpct_msg m;
+	void *ctx;
+
+	if (handshake) {
+		comm = lpct_accept_next(port, (PVOID)0xbad);
+		cr_assert_status(NtReplyWaitReceivePort(port, &ctx, NULL, &m.h),
+				 STATUS_SUCCESS);
+		cr_assert_eq(m.h.u2.s2.Type, LPC_PORT_CLOSED,
+			     "hostile peer: got type %d", m.h.u2.s2.Type);
+		cr_assert_eq(ctx, (PVOID)0xbad);
+	} else {
+		/* Serve while the peer misbehaves: nothing gets queued. */
+		LARGE_INTEGER to = lpct_timeout_ms(2500);
+
+		cr_assert_status(NtReplyWaitReceivePortEx(port, &ctx, NULL,
+							  &m.h, &to),
+				 STATUS_TIMEOUT);
+	}
+	lpct_join(t);
+	cr_assert(r.eof, "the hostile peer was not disconnected");
+	if (comm) {
+		lpct_msg_init(&m, "x", 1);
+		cr_assert_status(NtRequestPort(comm, &m.h),
+				 STATUS_PORT_DISCONNECTED);
+		NtClose(comm);
+	}
+	g = lpct_thread(good_client, NULL);
+	gcomm = lpct_accept_next(port, NULL);
+	cr_assert_status(NtReplyWaitReceivePort(port, NULL, NULL, &m.h),
+			 STATUS_SUCCESS);
+	cr_assert_eq(m.h.u2.s2.Type, LPC_REQUEST);
+	strcpy((char *)m.data, "ok!");
+	cr_assert_status(NtReplyPort(port, &m.h), STATUS_SUCCESS);
+	cr_assert_null(lpct_join(g));
+	NtClose(gcomm);
+	NtClose(port);
+}
+
+static void msg_body(PORT_MESSAGE *h, uint32_t msgid, CSHORT dlen,
+		     CSHORT tlen)
+{
+	memset(h, 0, sizeof(*h) + 64);
+	h->u1.s1.DataLength = dlen;
+	h->u1.s1.TotalLength = tlen;
+	h->u2.s2.Type = LPC_REQUEST;
+	h->MessageId = msgid;
+}
+
+static void garbage(int fd, struct raw *r)
+{
+	char junk[300];
+
+	(void)r;
+	for (size_t i = 0; i < sizeof(junk); i++)
+		junk[i] = (char)(i * 31 + 7);
+	cr_assert_eq(send(fd, junk, sizeof(junk), 0), (ssize_t)sizeof(junk));
+}
+
+Test(hostile, garbage_before_connect)
+{
+	run(garbage, false);
+}
+
+Test(hostile, garbage_after_connect)
+{
+	run(garbage, true);
+}
+
+static void truncated(int fd, struct raw *r)
+{
+	struct lpc_wire w = { .op = LPC_OP_REQUEST, .tid = r->tid };
+
+	w.magic = LPC_WIRE_MAGIC;
+	w.version = LPC_WIRE_VERSION;
+	cr_assert_eq(send(fd, &w, sizeof(w) / 2, 0), (ssize_t)sizeof(w) / 2);
+}
+
+Test(hostile, truncated_packet)
+{
+	run(truncated, true);
+}
+
+static void forged_tid(int fd, struct raw *r)
+{
+	struct lpc_wire w = { .op = LPC_OP_REQUEST, .msgid = 9 };
+	char body[sizeof(PORT_MESSAGE) + 64];
+
+	(void)r;
+	/* Thread 1 is alive, and belongs to another process. */
+	w.tid = 1;
+	msg_body((PORT_MESSAGE *)body, 9, 4, sizeof(PORT_MESSAGE) + 4);
+	put(fd, &w, body, sizeof(PORT_MESSAGE) + 4);
+}
+
+Test(hostile, forged_client_id)
+{
+	run(forged_tid, true);
+}
+
+static void duplicate_ids(int fd, struct raw *r)
+{
+	struct lpc_wire w = { .op = LPC_OP_REQUEST, .tid = r->tid,
+			      .msgid = 11 };
+	char body[sizeof(PORT_MESSAGE) + 64];
+
+	/* One thread, two outstanding requests with one MessageId: a real
+	 * thread can only wait for one reply at a time. */
+	msg_body((PORT_MESSAGE *)body, 11, 4, sizeof(PORT_MESSAGE) + 4);
+	put(fd, &w, body, sizeof(PORT_MESSAGE) + 4);
+	put(fd, &w, body, sizeof(PORT_MESSAGE) + 4);
+}
+
+/* The first request is genuine and queued; the server takes it, then
+ * sees the connection drop. */
+Test(hostile, duplicated_message_ids)
+{
+	HANDLE port = lpct_create(PORT, 0, MAXMSG), comm;
+	struct raw r = { .attack = duplicate_ids, .handshake = true };
+	pthread_t t = lpct_thread(raw_thread, &r);
+	lpct_msg m;
+
+	comm = lpct_accept_next(port, NULL);
+	cr_assert_status(NtReplyWaitReceivePort(port, NULL, NULL, &m.h),
+			 STATUS_SUCCESS);
+	cr_assert_eq(m.h.u2.s2.Type, LPC_REQUEST);
+	cr_assert_status(NtReplyWaitReceivePort(port, NULL, NULL, &m.h),
+			 STATUS_SUCCESS);
+	cr_assert_eq(m.h.u2.s2.Type, LPC_PORT_CLOSED);
+	/* The genuine request's thread is gone as far as we know. */
+	lpct_join(t);
+	cr_assert(r.eof);
+	NtClose(comm);
+	NtClose(port);
+}
+
+static void too_long(int fd, struct raw *r)
+{
+	struct lpc_wire w = { .op = LPC_OP_DATAGRAM, .tid = r->tid,
+			      .msgid = 12 };
+	char body[sizeof(PORT_MESSAGE) + 0x200];
+
+	/* TotalLength beyond the port's maximum. */
+	msg_body((PORT_MESSAGE *)body, 12, 0x180, sizeof(PORT_MESSAGE) + 0x180);
+	((PORT_MESSAGE *)body)->u2.s2.Type = LPC_DATAGRAM;
+	put(fd, &w, body, sizeof(PORT_MESSAGE) + 0x180);
+}
+
+Test(hostile, oversized_total_length)
+{
+	run(too_long, true);
+}
+
+static void lying_length(int fd, struct raw *r)
+{
+	struct lpc_wire w = { .op = LPC_OP_DATAGRAM, .tid = r->tid,
+			      .msgid = 13 };
+	char body[sizeof(PORT_MESSAGE) + 64];
+
+	/* DataLength says 60, the packet carries 8. */
+	msg_body((PORT_MESSAGE *)body, 13, 60, sizeof(PORT_MESSAGE) + 60);
+	((PORT_MESSAGE *)body)->u2.s2.Type = LPC_DATAGRAM;
+	put(fd, &w, body, sizeof(PORT_MESSAGE) + 8);
+}
+
+Test(hostile, data_length_disagrees_with_packet)
+{
+	run(lying_length, true);
+}
+
+static void negative_length(int fd, struct raw *r)
+{
+	struct lpc_wire w = { .op = LPC_OP_DATAGRAM, .tid = r->tid,
+			      .msgid = 14 };
+	char body[sizeof(PORT_MESSAGE) + 64];
+
+	msg_body((PORT_MESSAGE *)body, 14, (CSHORT)0x8004, (CSHORT)0x8030);
+	((PORT_MESSAGE *)body)->u2.s2.Type = LPC_DATAGRAM;
+	put(fd, &w, body, sizeof(PORT_MESSAGE) + 4);
+}
+
+Test(hostile, lengths_with_the_sign_bit)
+{
+	run(negative_length, true);
+}
+
+static void huge_packet(int fd, struct raw *r)
+{
+	static char big[LPC_WIRE_MAX * 2];
+	struct lpc_wire w = { .op = LPC_OP_DATAGRAM, .tid = r->tid,
+			      .msgid = 15, .magic = LPC_WIRE_MAGIC,
+			      .version = LPC_WIRE_VERSION };
+	int sz = sizeof(big) * 2;
+
+	memcpy(big, &w, sizeof(w));
+	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
+	cr_assert_eq(send(fd, big, sizeof(big), 0), (ssize_t)sizeof(big));
+}
+
+Test(hostile, packet_larger_than_any_message)
+{
+	run(huge_packet, true);
+}
+
+static void unsolicited_reply(int fd, struct raw *r)
+{
+	struct lpc_wire w = { .op = LPC_OP_REPLY, .tid = r->tid,
+			      .target = gettid_(), .msgid = 16 };
+	char body[sizeof(PORT_MESSAGE) + 64];
+
+	msg_body((PORT_MESSAGE *)body, 16, 4, sizeof(PORT_MESSAGE) + 4);
+	((PORT_MESSAGE *)body)->u2.s2.Type = LPC_REPLY;
+	put(fd, &w, body, sizeof(PORT_MESSAGE) + 4);
+}
+
+Test(hostile, reply_nobody_asked_for)
+{
+	run(unsolicited_reply, true);
+}
+
+static void server_only_op(int fd, struct raw *r)
+{
+	struct lpc_wire w = { .op = LPC_OP_COMPLETE, .tid = r->tid,
+			      .target = r->tid, .msgid = 7 };
+
+	put(fd, &w, NULL, 0);
+}
+
+Test(hostile, op_only_a_server_may_send)
+{
+	run(server_only_op, true);
+}
+
+static void fd_without_view(int fd, struct raw *r)
+{
+	struct lpc_wire w = { .op = LPC_OP_CONNECT, .tid = r->tid,
+			      .msgid = 17, .magic = LPC_WIRE_MAGIC,
+			      .version = LPC_WIRE_VERSION };
+	union {
+		struct cmsghdr h;
+		char b[CMSG_SPACE(sizeof(int))];
+	} ctl;
+	struct iovec iov = { .iov_base = &w, .iov_len = sizeof(w) };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+			     .msg_control = ctl.b,
+			     .msg_controllen = sizeof(ctl.b) };
+	struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+	int pass = 0; /* stdin */
+
+	memset(&ctl, 0, sizeof(ctl));
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &pass, sizeof(int));
+	cr_assert_eq(sendmsg(fd, &mh, 0), (ssize_t)sizeof(w));
+}
+
+Test(hostile, passed_fd_without_a_view)
+{
+	run(fd_without_view, false);
+}
+
+static void bogus_view(int fd, struct raw *r)
+{
+	(void)fd;
+	(void)r;
+}
+
+/* A connect request whose "section" is a pipe: accepting must fail
+ * cleanly and refuse the client, not crash. */
+Test(hostile, view_that_is_not_a_section)
+{
+	HANDLE port = lpct_create(PORT, 0, MAXMSG), comm = (HANDLE)0x55;
+	int fd = raw_socket(), p[2];
+	struct lpc_wire w = { .op = LPC_OP_CONNECT, .tid = gettid_(),
+			      .msgid = 18, .flags = LPC_WF_VIEW,
+			      .arg0 = 4096, .magic = LPC_WIRE_MAGIC,
+			      .version = LPC_WIRE_VERSION };
+	union {
+		struct cmsghdr h;
+		char b[CMSG_SPACE(sizeof(int))];
+	} ctl;
+	struct iovec iov = { .iov_base = &w, .iov_len = sizeof(w) };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+			     .msg_control = ctl.b,
+			     .msg_controllen = sizeof(ctl.b) };
+	struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+	lpct_msg m;
+
+	(void)bogus_view;
+	cr_assert_eq(pipe(p), 0);
+	memset(&ctl, 0, sizeof(ctl));
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &p[0], sizeof(int));
+	cr_assert_eq(sendmsg(fd, &mh, 0), (ssize_t)sizeof(w));
+	cr_assert_status(NtListenPort(port, &m.h), STATUS_SUCCESS);
+	cr_assert_eq(m.h.ClientViewSize, 4096);
+	cr_assert_neq(NtAcceptConnectPort(&comm, NULL, &m.h, TRUE, NULL, NULL),
+		      STATUS_SUCCESS);
+	cr_assert_eq(comm, (HANDLE)0x55);
+	cr_assert(disconnected(fd));
+	close(fd);
+	NtClose(port);
+}
