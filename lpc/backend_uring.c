@@ -329,6 +329,24 @@ static void uring_unlisten(struct lpc_domain *d, int fd)
 		io_uring_register_sync_cancel(&s->ring, &reg);
 }
 
+static void uring_unlink(struct lpc_domain *d, struct lpc_link *l)
+{
+	struct uring_state *s = d->be_state;
+	struct io_uring_sync_cancel_reg reg = {
+		.addr = ud(l, TAG_RECV),
+		.timeout = { .tv_sec = -1, .tv_nsec = -1 },
+	};
+
+	/* The link was shut down, so its receive ends by itself; but the
+	 * completion that drops the ring's reference is only reaped by a
+	 * driver.  With none running (domain lock held, so none can start),
+	 * cancel it and reap here, or the link outlives its port. */
+	if (!s || !l->armed || d->driving)
+		return;
+	io_uring_register_sync_cancel(&s->ring, &reg);
+	reap(d, s);
+}
+
 static int uring_ready_fd(struct lpc_domain *d)
 {
 	struct uring_state *s = d->be_state;
@@ -368,5 +386,6 @@ const struct lpc_backend lpc_backend_uring = {
 	.drive = uring_drive,
 	.wake = uring_wake,
 	.unlisten = uring_unlisten,
+	.unlink = uring_unlink,
 	.ready_fd = uring_ready_fd,
 };
