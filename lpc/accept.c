@@ -135,10 +135,8 @@ static int accept_connect(PHANDLE uhandle, PVOID context, PPORT_MESSAGE umsg,
 	if (accept && usview) {
 		r = lpc_handle_get(sview.SectionHandle, LPC_OBJ_SECTION,
 				   (void **)&sec);
-		if (r) {
-			r = -EBADF;
+		if (r)
 			goto unlock;
-		}
 	}
 	/* Claim the request: a second accept or reject now mismatches. */
 	l = w->link;

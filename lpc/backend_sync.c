@@ -15,9 +15,10 @@
 #include "lpc_int.h"
 #include "sys.h"
 
-/* Packets read from one socket per wakeup, so one chatty client cannot
- * starve the others. */
-#define SYNC_BATCH 16
+/* Packets read from one socket per wakeup.  One: reading on until
+ * EAGAIN would cost a failing recvmsg per message in the common case,
+ * and a socket with more queued polls readable again at once. */
+#define SYNC_BATCH 1
 
 static int sync_init(struct lpc_domain *d)
 {

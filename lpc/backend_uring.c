@@ -36,11 +36,12 @@
 #define CTL_SPACE CMSG_SPACE(sizeof(int) * 4)
 #define BUFSZ (sizeof(struct io_uring_recvmsg_out) + CTL_SPACE + LPC_WIRE_MAX)
 
-enum { TAG_ACCEPT = 1, TAG_WAKE, TAG_RECV, TAG_IGNORE };
+enum { TAG_ACCEPT = 1, TAG_WAKE, TAG_RECV, TAG_SEND };
 #define TAG_MASK 0x7ull
 
 struct uring_state {
 	struct io_uring ring;
+	struct lpc_link *armed;	/* links with a receive in flight */
 	struct io_uring_buf_ring *br;
 	uint8_t *bufs;
 	struct msghdr mh;	/* the multishot recvmsg template */
@@ -145,6 +146,22 @@ static void arm_link(struct uring_state *s, struct lpc_link *l)
 	io_uring_sqe_set_data64(sqe, ud(l, TAG_RECV));
 	lpc_link_ref(l);
 	l->armed = true;
+	l->anext = s->armed;
+	if (s->armed)
+		s->armed->apprev = &l->anext;
+	l->apprev = &s->armed;
+	s->armed = l;
+}
+
+static void disarm(struct lpc_link *l)
+{
+	*l->apprev = l->anext;
+	if (l->anext)
+		l->anext->apprev = l->apprev;
+	l->anext = NULL;
+	l->apprev = NULL;
+	l->armed = false;
+	lpc_link_unref(l);
 }
 
 /* Domain lock held: prepare every request that should be in flight. */
@@ -168,6 +185,37 @@ static void arm(struct lpc_domain *d, struct uring_state *s)
 	for (struct lpc_link *l = d->links; l; l = l->next)
 		if (!l->armed && !l->hung_up)
 			arm_link(s, l);
+}
+
+/* The driver's pending reply goes into the same submission as its wait
+ * (NtReplyWaitReceivePort: reply, then wait for any client, one
+ * io_uring_enter).  The reply was captured into engine memory, so the
+ * send cannot fault; MSG_DONTWAIT keeps it from ever parking in the ring:
+ * a client that does not drain its socket is disconnected, not waited
+ * for. */
+static void submit_reply(struct uring_state *s, struct lpc_thread *t)
+{
+	struct io_uring_sqe *sqe;
+
+	if (!t || !t->psend.active)
+		return;
+	sqe = io_uring_get_sqe(&s->ring);
+	if (!sqe) {
+		lpc_psend_flush(t);
+		return;
+	}
+	lpc_wire_seal(&t->psend.w);
+	t->psend.iov[0].iov_base = &t->psend.w;
+	t->psend.iov[0].iov_len = sizeof(t->psend.w);
+	memset(&t->psend.mh, 0, sizeof(t->psend.mh));
+	t->psend.mh.msg_iov = t->psend.iov;
+	t->psend.mh.msg_iovlen = 2;
+	io_uring_prep_sendmsg(sqe, t->psend.link->fd, &t->psend.mh,
+			      MSG_NOSIGNAL | MSG_DONTWAIT);
+	/* The link reference moves to the request. */
+	io_uring_sqe_set_data64(sqe, ud(t->psend.link, TAG_SEND));
+	t->psend.link = NULL;
+	t->psend.active = false;
 }
 
 static void on_recv(struct lpc_domain *d, struct uring_state *s,
@@ -227,11 +275,9 @@ static void on_recv(struct lpc_domain *d, struct uring_state *s,
 		   cqe->res != -ECANCELED && cqe->res != -EINTR) {
 		lpc_link_hangup(l);
 	}
-	if (!more) {
+	if (!more)
 		/* -ENOBUFS and -ECANCELED just stop it: arm() restarts it. */
-		l->armed = false;
-		lpc_link_unref(l);
-	}
+		disarm(l);
 }
 
 static void on_cqe(struct lpc_domain *d, struct uring_state *s,
@@ -256,6 +302,14 @@ static void on_cqe(struct lpc_domain *d, struct uring_state *s,
 		break;
 	case TAG_RECV:
 		on_recv(d, s, ptr, cqe);
+		break;
+	case TAG_SEND:
+		/* A peer already gone hangs up on its own; one that will not
+		 * take its reply is cut off. */
+		if (cqe->res < 0 && cqe->res != -EPIPE &&
+		    cqe->res != -ECONNRESET)
+			lpc_link_hangup(ptr);
+		lpc_link_unref(ptr);
 		break;
 	default:
 		break;
@@ -284,6 +338,7 @@ static int uring_drive(struct lpc_domain *d, const struct timespec *deadline)
 
 	lpc_dom_lock(d);
 	arm(d, s);
+	submit_reply(s, d->driver);
 	lpc_dom_unlock(d);
 	if (deadline) {
 		int ms = lpc_deadline_ms(deadline);
@@ -329,24 +384,6 @@ static void uring_unlisten(struct lpc_domain *d, int fd)
 		io_uring_register_sync_cancel(&s->ring, &reg);
 }
 
-static void uring_unlink(struct lpc_domain *d, struct lpc_link *l)
-{
-	struct uring_state *s = d->be_state;
-	struct io_uring_sync_cancel_reg reg = {
-		.addr = ud(l, TAG_RECV),
-		.timeout = { .tv_sec = -1, .tv_nsec = -1 },
-	};
-
-	/* The link was shut down, so its receive ends by itself; but the
-	 * completion that drops the ring's reference is only reaped by a
-	 * driver.  With none running (domain lock held, so none can start),
-	 * cancel it and reap here, or the link outlives its port. */
-	if (!s || !l->armed || d->driving)
-		return;
-	io_uring_register_sync_cancel(&s->ring, &reg);
-	reap(d, s);
-}
-
 static int uring_ready_fd(struct lpc_domain *d)
 {
 	struct uring_state *s = d->be_state;
@@ -365,11 +402,14 @@ static void uring_fini(struct lpc_domain *d)
 	if (!s)
 		return;
 	/* Cancel everything and reap, so armed links drop their
-	 * references before the ring goes. */
+	 * references before the ring goes; whatever the kernel still had
+	 * not completed is released by hand. */
 	io_uring_submit(&s->ring);
 	io_uring_register_sync_cancel(&s->ring, &reg);
 	lpc_dom_lock(d);
 	reap(d, s);
+	while (s->armed)
+		disarm(s->armed);
 	lpc_dom_unlock(d);
 	lpc_fd_untrack(s->ring.ring_fd);
 	io_uring_queue_exit(&s->ring);
@@ -386,6 +426,6 @@ const struct lpc_backend lpc_backend_uring = {
 	.drive = uring_drive,
 	.wake = uring_wake,
 	.unlisten = uring_unlisten,
-	.unlink = uring_unlink,
 	.ready_fd = uring_ready_fd,
+	.sends = true,
 };

@@ -177,10 +177,8 @@ static int connect_port(PHANDLE uhandle, PUNICODE_STRING uname,
 	if (ucview) {
 		r = lpc_handle_get(cview.SectionHandle, LPC_OBJ_SECTION,
 				   (void **)&sec);
-		if (r) {
-			r = -EBADF;
+		if (r)
 			goto out;
-		}
 		r = lpc_section_map(sec, cview.SectionOffset, cview.ViewSize,
 				    &cmap, &cview_off);
 		if (r)

@@ -32,8 +32,8 @@ static int local_copy(void *ubuf, void *base, size_t n, bool write,
 		return 0;
 	/* The "remote" side is our own process too: both pointers are
 	 * checked by the kernel. */
-	r = write ? process_vm_writev(getpid(), &local, 1, &remote, 1, 0)
-		  : process_vm_readv(getpid(), &local, 1, &remote, 1, 0);
+	r = write ? process_vm_writev(lpc_sys_pid(), &local, 1, &remote, 1, 0)
+		  : process_vm_readv(lpc_sys_pid(), &local, 1, &remote, 1, 0);
 	if (r < 0)
 		return -EFAULT;
 	*done = (size_t)r;

@@ -4,6 +4,8 @@
  * the threads waiting in it take turns driving its transport.
  */
 #include <errno.h>
+#include <stddef.h>
+#include <sys/epoll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -126,11 +128,47 @@ static void notify_set(struct lpc_domain *d)
 		lpc_sys_eventfd_signal(d->notify_fd);
 }
 
+static uint32_t pkt_id(struct lpc_pkt *p)
+{
+	return lpc_pkt_msg(p)->MessageId;
+}
+
+/* a was sent before b (ids wrap: compare by signed distance). */
+static bool before(uint32_t a, uint32_t b)
+{
+	return (int32_t)(a - b) < 0;
+}
+
 void lpc_dom_enqueue(struct lpc_domain *d, struct lpc_pkt *p)
 {
-	p->next = NULL;
-	*d->qtail = p;
-	d->qtail = &p->next;
+	struct lpc_pkt **pp, **after_remote, *q;
+
+	/* Messages from sockets keep their arrival order among themselves:
+	 * their ids come from the peer, so they must not decide who goes
+	 * first.  A local message (its id drawn here, at send time) is
+	 * newest when queued; a socket message that was sent before it but
+	 * read after it goes back past it, and past nothing else. */
+	if (p->local || !d->qlast || !d->qlast->local) {
+		p->next = NULL;
+		*d->qtail = p;
+		d->qtail = &p->next;
+		d->qlast = p;
+		goto done;
+	}
+	after_remote = &d->qhead;
+	for (pp = &d->qhead; (q = *pp); pp = &q->next)
+		if (!q->local)
+			after_remote = &q->next;
+	for (pp = after_remote; (q = *pp) && before(pkt_id(q), pkt_id(p));
+	     pp = &q->next)
+		;
+	p->next = *pp;
+	*pp = p;
+	if (!p->next) {
+		d->qtail = &p->next;
+		d->qlast = p;
+	}
+done:
 	d->qlen++;
 	notify_set(d);
 	lpc_dom_kick(d);
@@ -140,8 +178,10 @@ void lpc_dom_requeue_head(struct lpc_domain *d, struct lpc_pkt *p)
 {
 	p->next = d->qhead;
 	d->qhead = p;
-	if (d->qtail == &d->qhead)
+	if (d->qtail == &d->qhead) {
 		d->qtail = &p->next;
+		d->qlast = p;
+	}
 	d->qlen++;
 	notify_set(d);
 }
@@ -162,8 +202,14 @@ struct lpc_pkt *lpc_dom_dequeue(struct lpc_domain *d, bool conn_only)
 	if (!p)
 		return NULL;
 	*pp = p->next;
-	if (d->qtail == &p->next)
+	if (d->qtail == &p->next) {
 		d->qtail = pp;
+		d->qlast = NULL;
+		if (pp != &d->qhead)
+			d->qlast = (struct lpc_pkt *)((char *)pp -
+						      offsetof(struct lpc_pkt,
+							       next));
+	}
 	d->qlen--;
 	if (!d->qhead && d->notify_fd >= 0)
 		lpc_sys_eventfd_drain(d->notify_fd);
@@ -179,6 +225,7 @@ void lpc_dom_flush_queue(struct lpc_domain *d)
 		lpc_pkt_free(p);
 	}
 	d->qtail = &d->qhead;
+	d->qlast = NULL;
 	d->qlen = 0;
 	if (d->notify_fd >= 0)
 		lpc_sys_eventfd_drain(d->notify_fd);
@@ -343,17 +390,40 @@ void lpc_dom_wait_end(struct lpc_domain *d, struct lpc_thread *t)
 		wake_one(d, NULL);
 }
 
+void lpc_psend_flush(struct lpc_thread *t)
+{
+	struct lpc_link *l = t->psend.link;
+
+	if (!t->psend.active)
+		return;
+	t->psend.active = false;
+	t->psend.link = NULL;
+	lpc_link_send(l, &t->psend.w, t->psend.iov[1].iov_base,
+		      (uint32_t)t->psend.iov[1].iov_len, NULL, 0, -1);
+	lpc_link_unref(l);
+}
+
 int lpc_dom_wait(struct lpc_domain *d, struct lpc_thread *t,
 		 const struct timespec *deadline)
 {
+	bool drove = false;
+
 	for (;;) {
+		/* A pending reply goes out now unless this thread is about
+		 * to drive a backend that submits it with the wait. */
+		if (t->psend.active &&
+		    (!d->be || !d->be->sends || d->driving || ready(d, t)))
+			lpc_psend_flush(t);
 		if (ready(d, t))
 			return 0;
-		if (deadline_passed(deadline))
+		/* Even a zero timeout looks at the transport once: that is
+		 * what polling a port means. */
+		if (deadline_passed(deadline) && (drove || !d->be || d->driving))
 			return -ETIMEDOUT;
 		if (d->be && !d->driving) {
 			int dr;
 
+			drove = true;
 			d->driving = true;
 			d->driver = t;
 			lpc_dom_unlock(d);
@@ -379,6 +449,28 @@ int lpc_dom_wait(struct lpc_domain *d, struct lpc_thread *t,
 			pthread_cond_wait(&t->cond, &d->lock);
 		t->sleeping = false;
 	}
+}
+
+void lpc_dom_catch_up(struct lpc_domain *d, struct lpc_thread *t)
+{
+	struct timespec now;
+	int kind = t->wkind;
+
+	if (!d->be || d->driving || !d->qhead || !d->qhead->local)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	/* A zero-timeout wait for anything: it drives once and returns. */
+	t->wkind = LPC_TW_NONE;
+	t->wdone = false;
+	d->driving = true;
+	d->driver = t;
+	lpc_dom_unlock(d);
+	d->be->drive(d, &now);
+	lpc_dom_lock(d);
+	d->driving = false;
+	d->driver = NULL;
+	t->wkind = (uint8_t)kind;
+	wake_one(d, t);
 }
 
 void lpc_dom_complete(struct lpc_domain *d, struct lpc_thread *t, int status,
@@ -470,6 +562,11 @@ void lpc_dom_add_link(struct lpc_domain *d, struct lpc_link *l)
 	d->links = l;
 	l->in_list = true;
 	l->id = ++d->next_link_id;
+	if (d->wait_fd >= 0 && d->be && !d->be->ready_fd) {
+		struct epoll_event ev = { .events = EPOLLIN };
+
+		epoll_ctl(d->wait_fd, EPOLL_CTL_ADD, l->fd, &ev);
+	}
 }
 
 void lpc_dom_remove_link(struct lpc_domain *d, struct lpc_link *l)
@@ -480,6 +577,8 @@ void lpc_dom_remove_link(struct lpc_domain *d, struct lpc_link *l)
 	if (l->next)
 		l->next->pprev = l->pprev;
 	l->in_list = false;
+	if (d->wait_fd >= 0 && d->be && !d->be->ready_fd)
+		epoll_ctl(d->wait_fd, EPOLL_CTL_DEL, l->fd, NULL);
 	if (d->be && d->be->unlink)
 		d->be->unlink(d, l);
 	lpc_link_unref(l);

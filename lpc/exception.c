@@ -114,7 +114,7 @@ static void build(DBGKM_APIMSG *m, const struct fault *f)
 	m->h.u1.s1.TotalLength = sizeof(*m);
 	m->h.u1.s1.DataLength = sizeof(*m) - sizeof(PORT_MESSAGE);
 	m->h.u2.s2.Type = LPC_EXCEPTION;
-	m->h.ClientId.UniqueProcess = (HANDLE)(uintptr_t)getpid();
+	m->h.ClientId.UniqueProcess = (HANDLE)(uintptr_t)lpc_sys_pid();
 	m->h.ClientId.UniqueThread = (HANDLE)(uintptr_t)f->tid;
 	m->ApiNumber = DbgKmExceptionApi;
 	m->ReturnedStatus = STATUS_PENDING;
@@ -162,9 +162,10 @@ static NTSTATUS forward(struct lpc_port *p, struct lpc_thread *t,
 			return verdict;
 		}
 		memcpy(k->payload, &m, sizeof(m));
+		k->local = true;
 		lpc_dom_wait_begin(d, t, LPC_TW_REPLY, NULL, f->tid,
 				   m.h.MessageId);
-		t->w = (struct lpc_waiter){ .pid = getpid(),
+		t->w = (struct lpc_waiter){ .pid = lpc_sys_pid(),
 					    .tid = f->tid,
 					    .msgid = m.h.MessageId,
 					    .kind = LPC_W_REQUEST,

@@ -104,9 +104,7 @@ int lpc_link_send(struct lpc_link *l, struct lpc_wire *w, const void *hdr,
 	int n = 0;
 	ssize_t r;
 
-	w->magic = LPC_WIRE_MAGIC;
-	w->version = LPC_WIRE_VERSION;
-	memset(w->pad, 0, sizeof(w->pad));
+	lpc_wire_seal(w);
 	iov[n].iov_base = w;
 	iov[n++].iov_len = sizeof(*w);
 	if (hlen) {

@@ -34,6 +34,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
 #include <time.h>
 
 #include <lpc/lpc.h>
@@ -134,6 +136,7 @@ struct lpc_pkt {
 	struct lpc_pkt *next;
 	void *context;			/* PortContext for the receiver */
 	int fd;				/* a passed fd, or -1 */
+	bool local;			/* queued by this process, not a socket */
 	uint32_t len;			/* payload bytes */
 	struct lpc_wire w;
 	_Alignas(8) uint8_t payload[];
@@ -203,6 +206,19 @@ struct lpc_thread {
 	struct lpc_pkt *wpkt;		/* what was delivered */
 	struct lpc_waiter w;		/* local waiter record (loopback) */
 	bool w_indexed;
+	/* The caller's outgoing message, captured in one system call
+	 * (header and data; have = bytes readable). */
+	_Alignas(8) uint8_t sbuf[LPC_HDR + LPC_MAX_MESSAGE_LENGTH + 8];
+	uint32_t sbuf_have;
+	/* A reply to send, left for whoever drives next: the io_uring
+	 * backend submits it with the wait for the next message. */
+	struct {
+		bool active;
+		struct lpc_link *link;
+		struct lpc_wire w;
+		struct iovec iov[2];
+		struct msghdr mh;
+	} psend;
 	/* The request we wait on, when it carries data info: the client
 	 * side serves NtRead/WriteRequestData from it. */
 	uint8_t *sent;
@@ -273,9 +289,11 @@ struct lpc_link {
 	int nterm, capterm;
 	pid_t tidcache[8];
 	unsigned tidnext;
-	/* backend bookkeeping */
+	/* backend bookkeeping: links with a request in flight stay on the
+	 * backend's list until its last completion is reaped */
 	uint64_t id;
 	bool armed;
+	struct lpc_link *anext, **apprev;
 	unsigned violations;
 };
 
@@ -327,6 +345,8 @@ struct lpc_backend {
 	void (*unlink)(struct lpc_domain *d, struct lpc_link *l);
 	/* An fd that polls readable when drive() has work (waitable ports). */
 	int (*ready_fd)(struct lpc_domain *d);
+	/* drive() submits the driver's pending reply (t->psend) itself. */
+	bool sends;
 };
 
 extern const struct lpc_backend lpc_backend_sync;
@@ -339,7 +359,7 @@ struct lpc_domain {
 	uint8_t kind;
 	bool dead;			/* CLIENT: the link is gone */
 	bool waitable;
-	struct lpc_pkt *qhead, **qtail;
+	struct lpc_pkt *qhead, **qtail, *qlast;
 	unsigned qlen;
 	struct lpc_waiter *whash[LPC_WHASH];
 	struct lpc_link *links;		/* SERVER: all links; CLIENT: one */
@@ -370,8 +390,13 @@ static inline void lpc_dom_unlock(struct lpc_domain *d)
 	pthread_mutex_unlock(&d->lock);
 }
 
-/* Queue (domain lock held). */
+/* Queue (domain lock held): the order messages were sent in.  Socket
+ * messages keep their arrival order; a local message (id drawn from the
+ * global counter at send time) is ordered against them by MessageId. */
 void lpc_dom_enqueue(struct lpc_domain *d, struct lpc_pkt *p);
+/* Before taking a locally queued head: pull in what sockets already hold
+ * (without blocking), so it can take its place in order. */
+void lpc_dom_catch_up(struct lpc_domain *d, struct lpc_thread *t);
 void lpc_dom_requeue_head(struct lpc_domain *d, struct lpc_pkt *p);
 struct lpc_pkt *lpc_dom_dequeue(struct lpc_domain *d, bool conn_only);
 void lpc_dom_flush_queue(struct lpc_domain *d);
@@ -408,6 +433,8 @@ struct lpc_thread *lpc_dom_find_thread(struct lpc_domain *d, int kind,
 void lpc_dom_fail_waits(struct lpc_domain *d, struct lpc_link *l, int status);
 /* Called when something happened that a waiting thread may want. */
 void lpc_dom_kick(struct lpc_domain *d);
+/* Send t's pending reply now, if it still has one. */
+void lpc_psend_flush(struct lpc_thread *t);
 
 void lpc_dom_add_link(struct lpc_domain *d, struct lpc_link *l);
 void lpc_dom_remove_link(struct lpc_domain *d, struct lpc_link *l);

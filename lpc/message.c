@@ -35,55 +35,59 @@ int lpc_read_header(PORT_MESSAGE *h, const PORT_MESSAGE *u)
 	return 0;
 }
 
-/* Header plus ALIGN4(DataLength) of a checked message, into a packet. */
-static struct lpc_pkt *capture(const PORT_MESSAGE *h, const PORT_MESSAGE *u,
-			       int *err)
+/*
+ * Read the caller's message into t->sbuf -- the header and as much data
+ * as the largest message could have -- and probe up to two output buffers
+ * for writing, all in one system call (each process_vm_* call costs
+ * several ordinary ones).  A buffer shorter than the largest message is
+ * fine: whether the announced data was readable is checked later, in
+ * NT's order, by have_data().
+ */
+static int capture(struct lpc_thread *t, const PORT_MESSAGE *u, void *out1,
+		   size_t n1, void *out2, size_t n2)
 {
-	uint32_t len = lpc_msg_copy_len(h);
-	struct lpc_pkt *p = lpc_pkt_new(len);
+	struct lpc_ucopy c[3] = {
+		{ out1, out1, n1 },
+		{ out2, out2, n2 },
+		{ t->sbuf, u, LPC_HDR + LPC_MAX_MESSAGE_LENGTH },
+	};
+	size_t got;
 
-	if (!p) {
-		*err = -ENOMEM;
-		return NULL;
-	}
-	memcpy(p->payload, h, sizeof(*h));
-	if (lpc_copy_from_user(p->payload + sizeof(*h), u + 1,
-			       len - sizeof(*h))) {
-		lpc_pkt_free(p);
-		*err = -EFAULT;
-		return NULL;
-	}
-	return p;
+	if (!u || lpc_ucopy_partial(c, 3, &got) || got < LPC_HDR)
+		return -EFAULT;
+	t->sbuf_have = (uint32_t)got;
+	return 0;
 }
 
-/* Spec 7.3: a data-information block must fit the message. */
-static int capture_dinfo(const PORT_MESSAGE *h, const PORT_MESSAGE *u,
-			 uint8_t **out, uint32_t *outlen)
+static PORT_MESSAGE *cap_hdr(struct lpc_thread *t)
 {
-	uint32_t len = lpc_msg_copy_len(h);
-	uint8_t *buf = malloc(len);
+	return (PORT_MESSAGE *)(void *)t->sbuf;
+}
 
-	if (!buf)
-		return -ENOMEM;
-	memcpy(buf, h, sizeof(*h));
-	if (lpc_copy_from_user(buf + sizeof(*h), u + 1, len - sizeof(*h))) {
-		free(buf);
-		return -EFAULT;
+/* After the length checks: the data the header announces was readable. */
+static int have_data(struct lpc_thread *t)
+{
+	return lpc_msg_copy_len(cap_hdr(t)) <= t->sbuf_have ? 0 : -EFAULT;
+}
+
+/* The captured message as a queued packet. */
+static struct lpc_pkt *cap_pkt(struct lpc_thread *t)
+{
+	uint32_t len = lpc_msg_copy_len(cap_hdr(t));
+	struct lpc_pkt *p = lpc_pkt_new(len);
+
+	if (p) {
+		memcpy(p->payload, t->sbuf, len);
+		p->local = true;
 	}
-	if (lpc_msg_datainfo(buf, len) < 0) {
-		free(buf);
-		return -EINVAL;
-	}
-	*out = buf;
-	*outlen = len;
-	return 0;
+	return p;
 }
 
 static void stamp_new(PORT_MESSAGE *m, struct lpc_thread *t, uint16_t type,
 		      uint32_t msgid)
 {
 	m->u2.s2.Type = (CSHORT)type;
-	m->ClientId.UniqueProcess = (HANDLE)(uintptr_t)getpid();
+	m->ClientId.UniqueProcess = (HANDLE)(uintptr_t)lpc_sys_pid();
 	m->ClientId.UniqueThread = (HANDLE)(uintptr_t)t->tid;
 	m->MessageId = msgid;
 	m->ClientViewSize = 0;	/* CallbackId 0 for new messages */
@@ -94,7 +98,7 @@ static bool is_remote(const struct lpc_port *p)
 	return p->kind == LPC_PORT_CLIENT || p->kind == LPC_PORT_SERVER;
 }
 
-/* Where a port's own messages go, and whether it can still send. */
+/* Whether a port can still send. */
 static int can_send(struct lpc_port *p)
 {
 	if (is_remote(p)) {
@@ -109,23 +113,31 @@ static int can_send(struct lpc_port *p)
 	return 0;
 }
 
-static int send_remote(struct lpc_link *l, int op, uint8_t flags,
-		       struct lpc_thread *t, pid_t target, uint32_t msgid,
-		       uint32_t aux, const PORT_MESSAGE *h,
-		       const PORT_MESSAGE *u, const uint8_t *captured)
+static void wire_for(struct lpc_wire *w, int op, uint8_t flags,
+		     struct lpc_thread *t, pid_t target, uint32_t msgid,
+		     uint32_t aux)
 {
-	struct lpc_wire w = { .op = (uint8_t)op, .flags = flags };
-	uint32_t dlen = lpc_msg_copy_len(h) - LPC_HDR;
+	memset(w, 0, sizeof(*w));
+	w->op = (uint8_t)op;
+	w->flags = flags;
+	w->tid = t->tid;
+	w->target = target;
+	w->msgid = msgid;
+	w->aux = aux;
+}
 
-	w.tid = t->tid;
-	w.target = target;
-	w.msgid = msgid;
-	w.aux = aux;
-	/* Data goes straight from the caller's buffer unless it was already
-	 * captured (data info): a bad buffer is -EFAULT, nothing sent. */
-	return lpc_link_send(l, &w, h, LPC_HDR,
-			     captured ? captured + LPC_HDR : (const void *)(u + 1),
-			     dlen, -1);
+static void drop_dinfo(struct lpc_thread *t);
+
+/* Send the captured message (its header already stamped). */
+static int send_captured(struct lpc_link *l, int op, uint8_t flags,
+			 struct lpc_thread *t, pid_t target, uint32_t msgid,
+			 uint32_t aux)
+{
+	struct lpc_wire w;
+
+	wire_for(&w, op, flags, t, target, msgid, aux);
+	return lpc_link_send(l, &w, t->sbuf, lpc_msg_copy_len(cap_hdr(t)),
+			     NULL, 0, -1);
 }
 
 /* ------------------------------------------------------------------ */
@@ -181,48 +193,45 @@ int lpc_match_waiter(struct lpc_domain *d, struct lpc_port *h,
 }
 
 /*
- * Deliver a reply (op REPLY, flags LPC_WF_WAIT for NtReplyWaitReplyPort)
- * or a callback (op CALLBACK) to waiter w, which the caller has matched.
- * Domain lock held.  On success the waiter is consumed.
+ * Deliver the captured reply (op REPLY, flags LPC_WF_WAIT for
+ * NtReplyWaitReplyPort) or callback (op CALLBACK) to waiter w, which the
+ * caller has matched.  Domain lock held.  On success the waiter is
+ * consumed.  defer: leave a remote reply for the next drive to submit.
  */
 static int deliver(struct lpc_domain *d, struct lpc_waiter *w,
-		   PORT_MESSAGE *h, const PORT_MESSAGE *u,
 		   struct lpc_thread *self, int op, uint8_t flags,
-		   uint32_t cbid, const uint8_t *captured)
+		   uint32_t cbid, bool defer)
 {
-	struct lpc_thread *target;
 	struct lpc_pkt *p;
-	int r;
 
 	if (w->flags & LPC_W_REMOTE) {
-		if (op == LPC_OP_CALLBACK && captured)
+		if (op == LPC_OP_CALLBACK && cap_hdr(self)->u2.s2.DataInfoOffset)
 			flags |= LPC_WF_DATAINFO;
-		r = send_remote(w->link, op, flags, self, w->tid, w->msgid, cbid,
-				h, u, captured);
-		if (r == -EFAULT || r == -ENOMEM)
-			return r;	/* the target keeps waiting */
+		if (defer) {
+			uint32_t len = lpc_msg_copy_len(cap_hdr(self));
+
+			wire_for(&self->psend.w, op, flags, self, w->tid,
+				 w->msgid, cbid);
+			self->psend.link = w->link;
+			lpc_link_ref(w->link);
+			self->psend.iov[1].iov_base = self->sbuf;
+			self->psend.iov[1].iov_len = len;
+			self->psend.active = true;
+		} else {
+			/* A peer that vanished cannot be answered; NT drops
+			 * the reply the same way. */
+			send_captured(w->link, op, flags, self, w->tid,
+				      w->msgid, cbid);
+		}
 		lpc_dom_remove_waiter(d, w);
 		lpc_waiter_free(w);
-		/* A peer that vanished cannot be answered; NT drops the
-		 * reply the same way. */
 		return 0;
 	}
-	target = w->thread;
-	if (captured) {
-		uint32_t len = lpc_msg_copy_len(h);
-
-		p = lpc_pkt_new(len);
-		if (!p)
-			return -ENOMEM;
-		memcpy(p->payload, captured, len);
-		memcpy(p->payload, h, LPC_HDR);
-	} else {
-		p = capture(h, u, &r);
-		if (!p)
-			return r;
-	}
+	p = cap_pkt(self);
+	if (!p)
+		return -ENOMEM;
 	lpc_dom_remove_waiter(d, w);
-	lpc_dom_complete(d, target, 0, p);
+	lpc_dom_complete(d, w->thread, 0, p);
 	return 0;
 }
 
@@ -234,17 +243,22 @@ static void reply_header(PORT_MESSAGE *h)
 	h->u2.s2.DataInfoOffset = 0;
 }
 
-/* NtReplyPort's checks and delivery; with wait_again, the caller then
- * waits for MessageId as NtReplyWaitReplyPort does (returns with the wait
- * registered).  Domain lock NOT held. */
-static int reply(struct lpc_port *p, struct lpc_thread *t, PORT_MESSAGE *h,
-		 const PORT_MESSAGE *u, bool wait_again)
+/* NtReplyPort's checks and delivery of the captured reply; with
+ * wait_again, the caller then waits for MessageId as NtReplyWaitReplyPort
+ * does (returns with the wait registered).  Domain lock NOT held. */
+static int reply(struct lpc_port *p, struct lpc_thread *t, bool wait_again,
+		 bool defer)
 {
 	struct lpc_domain *d = p->dom;
+	PORT_MESSAGE *h = cap_hdr(t);
 	struct lpc_waiter *w;
+	uint32_t id;
 	int r;
 
 	r = lpc_msg_check_max(h, p->max_msg);
+	if (r)
+		return r;
+	r = have_data(t);
 	if (r)
 		return r;
 	reply_header(h);
@@ -252,31 +266,28 @@ static int reply(struct lpc_port *p, struct lpc_thread *t, PORT_MESSAGE *h,
 	r = lpc_match_waiter(d, p, h, LPC_W_REQUEST, &w);
 	if (r)
 		goto out;
-	if (wait_again) {
-		if (w->flags & LPC_W_REMOTE) {
-			lpc_dom_wait_begin(d, t, LPC_TW_REPLY, w->link, t->tid,
-					   w->msgid);
-			r = deliver(d, w, h, u, t, LPC_OP_REPLY, LPC_WF_WAIT, 0,
-				    NULL);
-		} else {
-			uint32_t id = w->msgid;
-
-			lpc_dom_wait_begin(d, t, LPC_TW_REPLY, NULL, t->tid, id);
-			r = deliver(d, w, h, u, t, LPC_OP_REPLY, 0, 0, NULL);
-			if (r == 0) {
-				t->w = (struct lpc_waiter){
-					.pid = getpid(), .tid = t->tid,
-					.msgid = id, .kind = LPC_W_REQUEST,
-					.port = p, .thread = t };
-				lpc_dom_add_waiter(d, &t->w);
-				t->w_indexed = true;
-			}
-		}
-		if (r)
-			lpc_dom_wait_end(d, t);
+	id = w->msgid;
+	if (!wait_again) {
+		r = deliver(d, w, t, LPC_OP_REPLY, 0, 0, defer);
+	} else if (w->flags & LPC_W_REMOTE) {
+		lpc_dom_wait_begin(d, t, LPC_TW_REPLY, w->link, t->tid, id);
+		r = deliver(d, w, t, LPC_OP_REPLY, LPC_WF_WAIT, 0, false);
 	} else {
-		r = deliver(d, w, h, u, t, LPC_OP_REPLY, 0, 0, NULL);
+		lpc_dom_wait_begin(d, t, LPC_TW_REPLY, NULL, t->tid, id);
+		r = deliver(d, w, t, LPC_OP_REPLY, 0, 0, false);
+		if (r == 0) {
+			t->w = (struct lpc_waiter){ .pid = lpc_sys_pid(),
+						    .tid = t->tid,
+						    .msgid = id,
+						    .kind = LPC_W_REQUEST,
+						    .port = p,
+						    .thread = t };
+			lpc_dom_add_waiter(d, &t->w);
+			t->w_indexed = true;
+		}
 	}
+	if (r && wait_again)
+		lpc_dom_wait_end(d, t);
 out:
 	lpc_dom_unlock(d);
 	return r;
@@ -299,8 +310,7 @@ static int finish_wait(struct lpc_domain *d, struct lpc_thread *t,
 		lpc_dom_remove_waiter(d, &t->w);
 	p = t->wpkt;
 	t->wpkt = NULL;
-	free(t->sent);
-	t->sent = NULL;
+	drop_dinfo(t);
 	lpc_dom_wait_end(d, t);
 	lpc_dom_unlock(d);
 	if (r == 0 && !p)
@@ -321,43 +331,47 @@ static int request_port(HANDLE hp, PORT_MESSAGE *u)
 {
 	struct lpc_thread *t = lpc_self();
 	struct lpc_port *p;
-	PORT_MESSAGE h;
+	PORT_MESSAGE *h;
 	int r;
 
 	if (!t)
 		return -ENOMEM;
-	if (lpc_read_header(&h, u))
+	if (capture(t, u, NULL, 0, NULL, 0))
 		return -EFAULT;
+	h = cap_hdr(t);
 	/* Datagrams carry no data info (spec 5.8). */
-	if (h.u2.s2.DataInfoOffset)
+	if (h->u2.s2.DataInfoOffset)
 		return -EINVAL;
-	r = lpc_msg_check_lengths(&h);
+	r = lpc_msg_check_lengths(h);
 	if (r)
 		return r;
 	r = lpc_port_get(hp, &p);
 	if (r)
 		return r;
-	r = lpc_msg_check_max(&h, p->max_msg);
+	r = lpc_msg_check_max(h, p->max_msg);
+	if (!r)
+		r = have_data(t);
+	if (!r)
+		r = can_send(p);
 	if (r)
 		goto out;
-	r = can_send(p);
-	if (r)
-		goto out;
-	stamp_new(&h, t, LPC_DATAGRAM, lpc_next_message_id());
+	stamp_new(h, t, LPC_DATAGRAM, lpc_next_message_id());
 	if (is_remote(p)) {
-		r = send_remote(p->link, LPC_OP_DATAGRAM, 0, t, 0, h.MessageId, 0,
-				&h, u, NULL);
+		r = send_captured(p->link, LPC_OP_DATAGRAM, 0, t, 0,
+				  h->MessageId, 0);
 	} else {
-		struct lpc_pkt *k = capture(&h, u, &r);
+		struct lpc_pkt *k = cap_pkt(t);
 
-		if (k) {
-			lpc_dom_lock(p->dom);
-			if ((r = can_send(p)) == 0)
-				lpc_dom_enqueue(p->dom, k);
-			else
-				lpc_pkt_free(k);
-			lpc_dom_unlock(p->dom);
+		if (!k) {
+			r = -ENOMEM;
+			goto out;
 		}
+		lpc_dom_lock(p->dom);
+		if ((r = can_send(p)) == 0)
+			lpc_dom_enqueue(p->dom, k);
+		else
+			lpc_pkt_free(k);
+		lpc_dom_unlock(p->dom);
 	}
 out:
 	lpc_obj_unref(p);
@@ -373,54 +387,73 @@ NTSTATUS NTAPI NtRequestPort(HANDLE PortHandle, PPORT_MESSAGE RequestMessage)
 /* NtRequestWaitReplyPort                                              */
 /* ------------------------------------------------------------------ */
 
+/* The captured message's data-info block, copied for the wait (the
+ * requester's side serves NtRead/WriteRequestData from it). */
+static int keep_dinfo(struct lpc_thread *t)
+{
+	uint32_t len = lpc_msg_copy_len(cap_hdr(t));
+
+	if (!cap_hdr(t)->u2.s2.DataInfoOffset)
+		return 0;
+	free(t->sent);
+	t->sent = malloc(len);
+	if (!t->sent)
+		return -ENOMEM;
+	memcpy(t->sent, t->sbuf, len);
+	t->sent_len = len;
+	return 0;
+}
+
+static void drop_dinfo(struct lpc_thread *t)
+{
+	free(t->sent);
+	t->sent = NULL;
+	t->sent_len = 0;
+}
+
 /* A callback (spec 7.2): an LPC_REQUEST sent to a thread waiting on our
  * side, delivered as its reply; we then wait for its answer. */
-static int callback(struct lpc_port *p, struct lpc_thread *t, PORT_MESSAGE *h,
-		    const PORT_MESSAGE *u, uint8_t *dinfo, uint32_t dlen,
+static int callback(struct lpc_port *p, struct lpc_thread *t,
 		    PORT_MESSAGE *urep)
 {
 	struct lpc_domain *d = p->dom;
+	PORT_MESSAGE *h = cap_hdr(t);
 	struct lpc_waiter *w;
 	uint32_t id = h->MessageId, cbid;
+	bool remote;
 	int r;
 
 	lpc_dom_lock(d);
 	r = lpc_match_waiter(d, p, h, LPC_W_REQUEST, &w);
 	if (r) {
 		lpc_dom_unlock(d);
-		free(dinfo);
+		drop_dinfo(t);
 		return r;
 	}
+	remote = w->flags & LPC_W_REMOTE;
 	cbid = lpc_next_callback_id();
 	h->u2.s2.Type = LPC_REQUEST;
-	h->ClientId.UniqueProcess = (HANDLE)(uintptr_t)getpid();
+	h->ClientId.UniqueProcess = (HANDLE)(uintptr_t)lpc_sys_pid();
 	h->ClientId.UniqueThread = (HANDLE)(uintptr_t)t->tid;
 	h->ClientViewSize = 0;
 	h->CallbackId = cbid;
-	if (w->flags & LPC_W_REMOTE) {
-		lpc_dom_wait_begin(d, t, LPC_TW_REPLY, w->link, t->tid, id);
-		t->sent = dinfo;
-		t->sent_len = dlen;
-		r = deliver(d, w, h, u, t, LPC_OP_CALLBACK, 0, cbid, dinfo);
-	} else {
-		lpc_dom_wait_begin(d, t, LPC_TW_REPLY, NULL, t->tid, id);
-		t->sent = dinfo;
-		t->sent_len = dlen;
-		r = deliver(d, w, h, u, t, LPC_OP_CALLBACK, 0, cbid, dinfo);
-		if (r == 0) {
-			t->w = (struct lpc_waiter){ .pid = getpid(),
-						    .tid = t->tid,
-						    .msgid = id,
-						    .kind = LPC_W_REQUEST,
-						    .port = p,
-						    .thread = t };
-			lpc_dom_add_waiter(d, &t->w);
-			t->w_indexed = true;
-		}
+	lpc_dom_wait_begin(d, t, LPC_TW_REPLY, remote ? w->link : NULL, t->tid,
+			   id);
+	r = deliver(d, w, t, LPC_OP_CALLBACK, 0, cbid, false);
+	if (r == 0 && !remote) {
+		t->w = (struct lpc_waiter){ .pid = lpc_sys_pid(),
+					    .tid = t->tid,
+					    .msgid = id,
+					    .kind = LPC_W_REQUEST,
+					    .port = p,
+					    .thread = t,
+					    .dinfo = t->sent,
+					    .dinfo_len = t->sent_len };
+		lpc_dom_add_waiter(d, &t->w);
+		t->w_indexed = true;
 	}
 	if (r) {
-		t->sent = NULL;
-		free(dinfo);
+		drop_dinfo(t);
 		lpc_dom_wait_end(d, t);
 		lpc_dom_unlock(d);
 		return r;
@@ -433,9 +466,7 @@ static int request_wait_reply(HANDLE hp, PORT_MESSAGE *u, PORT_MESSAGE *urep)
 	struct lpc_thread *t = lpc_self();
 	struct lpc_port *p = NULL;
 	struct lpc_domain *d;
-	uint8_t *dinfo = NULL;
-	uint32_t dlen = 0;
-	PORT_MESSAGE h;
+	PORT_MESSAGE *h;
 	bool noimp, cb;
 	uint16_t type;
 	int r;
@@ -444,36 +475,42 @@ static int request_wait_reply(HANDLE hp, PORT_MESSAGE *u, PORT_MESSAGE *urep)
 		return -ENOMEM;
 	if (t->exiting)
 		return -LPC_ETERMINATING;
-	if (!urep || lpc_read_header(&h, u) ||
-	    lpc_probe_write(urep, sizeof(*urep)))
+	/* The request in, the reply buffer probed: one system call. */
+	if (!urep || capture(t, u, urep, sizeof(*urep), NULL, 0))
 		return -EFAULT;
+	h = cap_hdr(t);
 	/* Spec 5.9: LPC_NO_IMPERSONATE (and the kernel-mode bit, which
 	 * user mode cannot set) are stripped; 0 is a new request, and
 	 * LPC_REQUEST a callback; anything else is refused. */
-	noimp = (uint16_t)h.u2.s2.Type & (uint16_t)LPC_NO_IMPERSONATE;
-	type = (uint16_t)h.u2.s2.Type &
+	noimp = (uint16_t)h->u2.s2.Type & (uint16_t)LPC_NO_IMPERSONATE;
+	type = (uint16_t)h->u2.s2.Type &
 	       (uint16_t) ~(LPC_NO_IMPERSONATE | LPC_KERNELMODE_MESSAGE);
 	if (type != 0 && type != LPC_REQUEST)
 		return -EINVAL;
 	cb = type == LPC_REQUEST;
-	r = lpc_msg_check_lengths(&h);
+	r = lpc_msg_check_lengths(h);
 	if (r)
 		return r;
-	if (cb && h.MessageId == 0)
+	if (cb && h->MessageId == 0)
 		return -EINVAL;
-	if (h.u2.s2.DataInfoOffset) {
-		r = capture_dinfo(&h, u, &dinfo, &dlen);
-		if (r)
-			return r;
+	if (h->u2.s2.DataInfoOffset) {
+		if (have_data(t))
+			return -EFAULT;
+		if (lpc_msg_datainfo(t->sbuf, lpc_msg_copy_len(h)) < 0)
+			return -EINVAL;
 	}
 	r = lpc_port_get(hp, &p);
 	if (r)
-		goto err;
-	r = lpc_msg_check_max(&h, p->max_msg);
+		return r;
+	r = lpc_msg_check_max(h, p->max_msg);
+	if (!r)
+		r = have_data(t);
+	if (!r)
+		r = keep_dinfo(t);
 	if (r)
 		goto err;
 	if (cb) {
-		r = callback(p, t, &h, u, dinfo, dlen, urep);
+		r = callback(p, t, urep);
 		lpc_obj_unref(p);
 		return r;
 	}
@@ -481,40 +518,28 @@ static int request_wait_reply(HANDLE hp, PORT_MESSAGE *u, PORT_MESSAGE *urep)
 	if (r)
 		goto err;
 	d = p->dom;
-	stamp_new(&h, t, LPC_REQUEST, lpc_next_message_id());
+	stamp_new(h, t, LPC_REQUEST, lpc_next_message_id());
 	if (is_remote(p)) {
 		uint8_t flags = (noimp ? LPC_WF_NOIMP : 0) |
-				(dinfo ? LPC_WF_DATAINFO : 0);
+				(t->sent ? LPC_WF_DATAINFO : 0);
 
 		lpc_dom_lock(d);
 		lpc_dom_wait_begin(d, t, LPC_TW_REPLY, p->link, t->tid,
-				   h.MessageId);
-		t->sent = dinfo;
-		t->sent_len = dlen;
-		r = send_remote(p->link, LPC_OP_REQUEST, flags, t, 0,
-				h.MessageId, 0, &h, u, dinfo);
+				   h->MessageId);
+		r = send_captured(p->link, LPC_OP_REQUEST, flags, t, 0,
+				  h->MessageId, 0);
 		if (r) {
-			t->sent = NULL;
 			lpc_dom_wait_end(d, t);
 			lpc_dom_unlock(d);
 			goto err;
 		}
 	} else {
-		struct lpc_pkt *k;
+		struct lpc_pkt *k = cap_pkt(t);
 
-		if (dinfo) {
-			k = lpc_pkt_new(dlen);
-			if (k) {
-				memcpy(k->payload, dinfo, dlen);
-				memcpy(k->payload, &h, LPC_HDR);
-			} else {
-				r = -ENOMEM;
-			}
-		} else {
-			k = capture(&h, u, &r);
-		}
-		if (!k)
+		if (!k) {
+			r = -ENOMEM;
 			goto err;
+		}
 		lpc_dom_lock(d);
 		r = can_send(p);
 		if (r) {
@@ -523,18 +548,16 @@ static int request_wait_reply(HANDLE hp, PORT_MESSAGE *u, PORT_MESSAGE *urep)
 			goto err;
 		}
 		lpc_dom_wait_begin(d, t, LPC_TW_REPLY, NULL, t->tid,
-				   h.MessageId);
-		t->sent = dinfo;
-		t->sent_len = dlen;
-		t->w = (struct lpc_waiter){ .pid = getpid(),
+				   h->MessageId);
+		t->w = (struct lpc_waiter){ .pid = lpc_sys_pid(),
 					    .tid = t->tid,
-					    .msgid = h.MessageId,
+					    .msgid = h->MessageId,
 					    .kind = LPC_W_REQUEST,
 					    .flags = noimp ? LPC_W_NOIMP : 0,
 					    .port = p,
 					    .thread = t,
-					    .dinfo = dinfo,
-					    .dinfo_len = dlen };
+					    .dinfo = t->sent,
+					    .dinfo_len = t->sent_len };
 		lpc_dom_add_waiter(d, &t->w);
 		t->w_indexed = true;
 		lpc_dom_enqueue(d, k);
@@ -544,9 +567,8 @@ static int request_wait_reply(HANDLE hp, PORT_MESSAGE *u, PORT_MESSAGE *urep)
 	return r;
 
 err:
-	free(dinfo);
-	if (p)
-		lpc_obj_unref(p);
+	drop_dinfo(t);
+	lpc_obj_unref(p);
 	return r;
 }
 
@@ -576,20 +598,19 @@ static int reply_port(HANDLE hp, PORT_MESSAGE *u)
 {
 	struct lpc_thread *t = lpc_self();
 	struct lpc_port *p;
-	PORT_MESSAGE h;
 	int r;
 
 	if (!t)
 		return -ENOMEM;
-	if (lpc_read_header(&h, u))
+	if (capture(t, u, NULL, 0, NULL, 0))
 		return -EFAULT;
-	r = lpc_reply_precheck(&h);
+	r = lpc_reply_precheck(cap_hdr(t));
 	if (r)
 		return r;
 	r = lpc_port_get(hp, &p);
 	if (r)
 		return r;
-	r = reply(p, t, &h, u, false);
+	r = reply(p, t, false, false);
 	lpc_obj_unref(p);
 	return r;
 }
@@ -603,20 +624,19 @@ static int reply_wait_reply(HANDLE hp, PORT_MESSAGE *u)
 {
 	struct lpc_thread *t = lpc_self();
 	struct lpc_port *p;
-	PORT_MESSAGE h;
 	int r;
 
 	if (!t)
 		return -ENOMEM;
-	if (lpc_read_header(&h, u) || lpc_probe_write(u, sizeof(*u)))
+	if (capture(t, u, u, sizeof(*u), NULL, 0))
 		return -EFAULT;
-	r = lpc_reply_precheck(&h);
+	r = lpc_reply_precheck(cap_hdr(t));
 	if (r)
 		return r;
 	r = lpc_port_get(hp, &p);
 	if (r)
 		return r;
-	r = reply(p, t, &h, u, true);
+	r = reply(p, t, true, false);
 	if (r == 0) {
 		lpc_dom_lock(p->dom);
 		r = finish_wait(p->dom, t, u);
@@ -644,10 +664,12 @@ int lpc_receive(struct lpc_thread *t, struct lpc_port *p, PORT_MESSAGE *urecv,
 	int r = 0;
 
 	lpc_dom_lock(d);
+	lpc_dom_catch_up(d, t);
 	for (;;) {
 		k = lpc_dom_dequeue(d, listen_only);
 		if (k)
 			break;
+		/* Waiting: a pending reply goes out with the wait. */
 		if (d->dead) {
 			r = -LPC_EDISCONNECTED;
 			break;
@@ -662,20 +684,23 @@ int lpc_receive(struct lpc_thread *t, struct lpc_port *p, PORT_MESSAGE *urecv,
 	lpc_dom_unlock(d);
 	if (!k)
 		return r;
-	/* A buffer that cannot take the message leaves it queued (spec
-	 * 13: never dequeue into a buffer that then faults). */
-	if (lpc_copy_to_user(urecv, k->payload, k->len)) {
-		lpc_dom_lock(d);
-		lpc_dom_requeue_head(d, k);
-		lpc_dom_unlock(d);
-		return -EFAULT;
-	}
 	ctx = LPC_TYPE(lpc_pkt_msg(k)->u2.s2.Type) == LPC_CONNECTION_REQUEST
 		      ? NULL
 		      : k->context;
+	{
+		struct lpc_ucopy c[2] = { { urecv, k->payload, k->len },
+					  { uctx, &ctx, sizeof(ctx) } };
+
+		/* A buffer that cannot take the message leaves it queued
+		 * (spec 13: never dequeue into a buffer that then faults). */
+		if (lpc_ucopy(c, 2)) {
+			lpc_dom_lock(d);
+			lpc_dom_requeue_head(d, k);
+			lpc_dom_unlock(d);
+			return -EFAULT;
+		}
+	}
 	lpc_pkt_free(k);
-	if (uctx)
-		lpc_copy_to_user(uctx, &ctx, sizeof(ctx));
 	return 0;
 }
 
@@ -687,7 +712,6 @@ static int reply_wait_receive(HANDLE hp, PVOID *uctx, PORT_MESSAGE *urep,
 	const struct timespec *dl;
 	LARGE_INTEGER to;
 	struct lpc_port *p;
-	PORT_MESSAGE h;
 	int r;
 
 	if (!t)
@@ -696,30 +720,38 @@ static int reply_wait_receive(HANDLE hp, PVOID *uctx, PORT_MESSAGE *urep,
 		return -EFAULT;
 	if ((uintptr_t)urecv & 3)
 		return -LPC_EMISALIGNED;
-	if (lpc_probe_write(urecv, sizeof(*urecv)))
-		return -EFAULT;
-	if (uctx && lpc_probe_write(uctx, sizeof(*uctx)))
-		return -EFAULT;
-	if (utimeout && lpc_copy_from_user(&to, utimeout, sizeof(to)))
-		return -EFAULT;
 	if (urep) {
-		if (lpc_read_header(&h, urep))
+		/* The reply in, both output buffers probed, before anything
+		 * is consumed: one system call. */
+		if (capture(t, urep, urecv, sizeof(*urecv), uctx,
+			    uctx ? sizeof(*uctx) : 0))
 			return -EFAULT;
-		r = lpc_reply_precheck(&h);
+		r = lpc_reply_precheck(cap_hdr(t));
 		if (r)
 			return r;
+	} else {
+		struct lpc_ucopy c[2] = { { urecv, urecv, sizeof(*urecv) },
+					  { uctx, uctx, sizeof(*uctx) } };
+
+		if (lpc_ucopy(c, 2))
+			return -EFAULT;
 	}
+	if (utimeout && lpc_copy_from_user(&to, utimeout, sizeof(to)))
+		return -EFAULT;
 	r = lpc_port_get(hp, &p);
 	if (r)
 		return r;
 	if (urep) {
-		r = reply(p, t, &h, urep, false);
+		/* The reply rides with the wait for the next message (one
+		 * io_uring submission), or goes out before it. */
+		r = reply(p, t, false, true);
 		if (r)
 			goto out;
 	}
 	dl = lpc_deadline(utimeout ? &to : NULL, &ts);
 	r = lpc_receive(t, p, urecv, uctx, dl, false);
 out:
+	lpc_psend_flush(t);
 	lpc_obj_unref(p);
 	return r;
 }

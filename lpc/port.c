@@ -172,9 +172,11 @@ static int create_port(PHANDLE uhandle, POBJECT_ATTRIBUTES uoa,
 			goto err;
 	}
 	if (waitable) {
-		r = make_waitable(d, d->be && d->be->ready_fd
-					     ? d->be->ready_fd(d)
-					     : -1);
+		/* The transport's readiness: the ring, or (sync) the
+		 * listening socket here and each client socket as it comes
+		 * (domain.c). */
+		r = make_waitable(d, d->be && d->be->ready_fd ? d->be->ready_fd(d)
+							     : d->listen_fd);
 		if (r)
 			goto err;
 	}
@@ -414,12 +416,13 @@ static void send_died(struct lpc_port *p, struct lpc_thread *t)
 
 		if (!k)
 			return;
+		k->local = true;
 		m = (CLIENT_DIED_MSG *)(void *)k->payload;
 		memset(m, 0, sizeof(*m));
 		m->PortMsg.u1.s1.DataLength = sizeof(LARGE_INTEGER);
 		m->PortMsg.u1.s1.TotalLength = sizeof(CLIENT_DIED_MSG);
 		m->PortMsg.u2.s2.Type = LPC_CLIENT_DIED;
-		m->PortMsg.ClientId.UniqueProcess = (HANDLE)(uintptr_t)getpid();
+		m->PortMsg.ClientId.UniqueProcess = (HANDLE)(uintptr_t)lpc_sys_pid();
 		m->PortMsg.ClientId.UniqueThread = (HANDLE)(uintptr_t)t->tid;
 		m->PortMsg.MessageId = id;
 		m->CreateTime.QuadPart = ctime;

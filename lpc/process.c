@@ -82,6 +82,7 @@ static void atfork_parent(void)
 
 static void atfork_child(void)
 {
+	lpc_sys_pid_reset();
 	pthread_mutex_init(&fd_lock, NULL);
 	pthread_mutex_init(&lpc_glock, NULL);
 	for (size_t fd = 0; fd < fd_cap; fd++) {
@@ -179,6 +180,6 @@ void lpc_stamp_self(PORT_MESSAGE *m)
 {
 	struct lpc_thread *t = lpc_self();
 
-	m->ClientId.UniqueProcess = (HANDLE)(uintptr_t)getpid();
+	m->ClientId.UniqueProcess = (HANDLE)(uintptr_t)lpc_sys_pid();
 	m->ClientId.UniqueThread = (HANDLE)(uintptr_t)(t ? t->tid : 0);
 }

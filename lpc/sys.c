@@ -17,6 +17,24 @@ pid_t lpc_sys_gettid(void)
 	return (pid_t)syscall(SYS_gettid);
 }
 
+static pid_t cached_pid;
+
+pid_t lpc_sys_pid(void)
+{
+	pid_t p = __atomic_load_n(&cached_pid, __ATOMIC_RELAXED);
+
+	if (!p) {
+		p = getpid();
+		__atomic_store_n(&cached_pid, p, __ATOMIC_RELAXED);
+	}
+	return p;
+}
+
+void lpc_sys_pid_reset(void)
+{
+	cached_pid = 0;
+}
+
 int lpc_sys_thread_exists(pid_t pid, pid_t tid)
 {
 	if (pid <= 0 || tid <= 0)
@@ -43,8 +61,10 @@ static ssize_t vm_copy(void *dst, const void *src, size_t n, int write)
 	}
 	local.iov_len = remote.iov_len = n;
 	do {
-		r = write ? process_vm_writev(getpid(), &local, 1, &remote, 1, 0)
-			  : process_vm_readv(getpid(), &local, 1, &remote, 1, 0);
+		r = write ? process_vm_writev(lpc_sys_pid(), &local, 1, &remote,
+					      1, 0)
+			  : process_vm_readv(lpc_sys_pid(), &local, 1, &remote,
+					     1, 0);
 	} while (r < 0 && errno == EINTR);
 	return r < 0 ? -errno : r;
 }
@@ -57,6 +77,18 @@ ssize_t lpc_sys_vm_read(void *dst, const void *src, size_t n)
 ssize_t lpc_sys_vm_write(void *dst, const void *src, size_t n)
 {
 	return vm_copy(dst, src, n, 1);
+}
+
+ssize_t lpc_sys_vm_writev(const struct iovec *local, const struct iovec *remote,
+			  int n)
+{
+	ssize_t r;
+
+	do {
+		r = process_vm_writev(lpc_sys_pid(), local, (unsigned long)n,
+				      remote, (unsigned long)n, 0);
+	} while (r < 0 && errno == EINTR);
+	return r < 0 ? -errno : r;
 }
 
 int lpc_sys_memfd(const char *name, size_t size)

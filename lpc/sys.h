@@ -10,8 +10,13 @@
 #include <stdint.h>
 #include <sys/types.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 
 pid_t lpc_sys_gettid(void);
+/* Our pid, cached: glibc's getpid() is a system call every time.  The
+ * fork child handler resets it. */
+pid_t lpc_sys_pid(void);
+void lpc_sys_pid_reset(void);
 /* 0 if thread tid of process pid exists (even when we may not signal it). */
 int lpc_sys_thread_exists(pid_t pid, pid_t tid);
 /* Copy n bytes between our own address space and a caller buffer; a bad
@@ -19,6 +24,11 @@ int lpc_sys_thread_exists(pid_t pid, pid_t tid);
  * copied (short on a fault part-way) or -errno. */
 ssize_t lpc_sys_vm_read(void *dst, const void *src, size_t n);
 ssize_t lpc_sys_vm_write(void *dst, const void *src, size_t n);
+/* process_vm_writev on our own pid with several ranges: local[i] is read
+ * (fault-safe), remote[i] written (fault-safe).  Returns bytes copied or
+ * -errno. */
+ssize_t lpc_sys_vm_writev(const struct iovec *local, const struct iovec *remote,
+			  int n);
 int lpc_sys_memfd(const char *name, size_t size);
 int lpc_sys_eventfd(void);
 int lpc_sys_eventfd_signal(int fd);

@@ -113,7 +113,7 @@ int64_t lpc_proc_ctime(pid_t pid, pid_t tid)
 int64_t lpc_thread_ctime(struct lpc_thread *t)
 {
 	if (!t->ctime)
-		t->ctime = lpc_proc_ctime(getpid(), t->tid);
+		t->ctime = lpc_proc_ctime(lpc_sys_pid(), t->tid);
 	return t->ctime;
 }
 

@@ -117,6 +117,14 @@ static inline void *lpc_wire_payload(const struct lpc_wire *w)
 	return (void *)(w + 1);
 }
 
+/* Fill the fields every packet carries the same way. */
+static inline void lpc_wire_seal(struct lpc_wire *w)
+{
+	w->magic = LPC_WIRE_MAGIC;
+	w->version = LPC_WIRE_VERSION;
+	w->pad[0] = w->pad[1] = w->pad[2] = 0;
+}
+
 int lpc_wire_is_msg_op(unsigned op);
 const char *lpc_wire_op_name(unsigned op);
 
