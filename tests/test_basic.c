@@ -81,6 +81,8 @@ Test(basic, datagram_request_reply_and_client_died)
 	cr_assert_status(NtClose(port), STATUS_SUCCESS);
 }
 
+static pthread_barrier_t ping_done;
+
 static void *client_ping(void *arg)
 {
 	HANDLE port = NULL;
@@ -106,6 +108,9 @@ static void *client_ping(void *arg)
 	    rep.h.ClientViewSize != 0 || rep.data[0] != '<' ||
 	    rep.data[1] != '<')
 		return (void *)2;
+	/* Stay alive while the server replies a second time: a thread
+	 * that is gone would make that STATUS_INVALID_CID instead. */
+	pthread_barrier_wait(&ping_done);
 	NtClose(port);
 	return NULL;
 }
@@ -115,10 +120,12 @@ static void *client_ping(void *arg)
 Test(basic, server_ping)
 {
 	HANDLE port = lpct_create(PORT, 0x100, 0x100), comm = NULL, ctx;
-	pthread_t t = lpct_thread(client_ping, NULL);
+	pthread_t t;
 	PORT_MESSAGE bad;
 	lpct_msg m;
 
+	pthread_barrier_init(&ping_done, NULL, 2);
+	t = lpct_thread(client_ping, NULL);
 	cr_assert_status(NtCompleteConnectPort(NULL), STATUS_INVALID_HANDLE);
 	cr_assert_status(NtCompleteConnectPort(port),
 			 STATUS_INVALID_PORT_HANDLE);
@@ -160,6 +167,7 @@ Test(basic, server_ping)
 	cr_assert_status(NtReplyPort(comm, &m.h), STATUS_SUCCESS);
 	cr_assert_status(NtReplyPort(comm, &m.h),
 			 STATUS_REPLY_MESSAGE_MISMATCH);
+	pthread_barrier_wait(&ping_done);
 	cr_assert_null(lpct_join(t));
 	cr_assert_status(NtClose(comm), STATUS_SUCCESS);
 	cr_assert_status(NtClose(port), STATUS_SUCCESS);

@@ -263,12 +263,12 @@ Test(view, section_handles_are_checked)
 	PORT_VIEW wr = { .Length = sizeof(wr) };
 	HANDLE h = NULL;
 
-	/* A port handle is not a section. */
+	/* A port handle is not a section: the object manager's answer. */
 	wr.SectionHandle = port;
 	wr.ViewSize = SZ;
 	cr_assert_status(NtConnectPort(&h, lpct_ustr(PORT), lpct_qos(), &wr,
 				       NULL, NULL, NULL, NULL),
-			 STATUS_INVALID_HANDLE);
+			 STATUS_OBJECT_TYPE_MISMATCH);
 	wr.SectionHandle = (HANDLE)(uintptr_t)0x7770;
 	cr_assert_status(NtConnectPort(&h, lpct_ustr(PORT), lpct_qos(), &wr,
 				       NULL, NULL, NULL, NULL),
