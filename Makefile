@@ -54,7 +54,14 @@ TEST_HELPER_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(TEST_HELPERS))
 BENCH_SRCS := $(wildcard bench/*.c)
 BENCH_BIN := $(BUILD)/bench/lpcbench
 
-all: $(BUILD)/liblpc.a $(BUILD)/liblpc.so $(BUILD)/lpc.pc
+EXAMPLE_SRCS := $(wildcard examples/*.c)
+EXAMPLE_BINS := $(patsubst examples/%.c,$(BUILD)/examples/%,$(EXAMPLE_SRCS))
+
+all: $(BUILD)/liblpc.a $(BUILD)/liblpc.so $(BUILD)/lpc.pc $(EXAMPLE_BINS)
+
+$(BUILD)/examples/%: $(BUILD)/examples/%.o $(BUILD)/liblpc.a
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 $(BUILD)/%.o: %.c
 	$(call msg,CC,$@)
@@ -101,6 +108,7 @@ install: all
 	$(Q)install -d $(DESTDIR)$(PREFIX)/include/lpc \
 		$(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/bin
 	$(Q)install -m 644 include/lpc/*.h $(DESTDIR)$(PREFIX)/include/lpc/
+	$(Q)install -m 755 $(EXAMPLE_BINS) $(DESTDIR)$(PREFIX)/bin/
 	$(Q)install -m 644 $(BUILD)/liblpc.a $(DESTDIR)$(PREFIX)/lib/
 	$(Q)install -m 755 $(BUILD)/liblpc.so \
 		$(DESTDIR)$(PREFIX)/lib/liblpc.so.$(VERSION)
