@@ -210,7 +210,14 @@ int main(int argc, char **argv)
 			waitpid(srv, &st, 0);
 			return 1;
 		}
-		r = client(DEFAULT_NAME, n);
+		/* The client in a process of its own, so that its exit shows
+		 * in the server as LPC_CLIENT_DIED and LPC_PORT_CLOSED. */
+		pid_t cli = fork();
+
+		if (cli == 0)
+			_exit(client(DEFAULT_NAME, n));
+		waitpid(cli, &st, 0);
+		r = WIFEXITED(st) ? WEXITSTATUS(st) : 1;
 		/* Let the server print the notices, then stop it. */
 		usleep(200000);
 		kill(srv, SIGTERM);
