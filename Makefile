@@ -72,7 +72,12 @@ $(BUILD)/liblpc.a: $(LIB_OBJS)
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/liblpc.so: $(LIB_OBJS) lpc/liblpc.map
+# liblpc.so -> liblpc.so.0 (the soname) -> liblpc.so.$(VERSION), as installed.
+$(BUILD)/liblpc.so: $(BUILD)/liblpc.so.$(VERSION)
+	$(Q)ln -sf liblpc.so.$(VERSION) $(BUILD)/liblpc.so.0
+	$(Q)ln -sf liblpc.so.0 $@
+
+$(BUILD)/liblpc.so.$(VERSION): $(LIB_OBJS) lpc/liblpc.map
 	$(call msg,LD,$@)
 	$(Q)$(CC) -shared -Wl,--version-script=lpc/liblpc.map \
 		-Wl,-soname,liblpc.so.0 $(LDFLAGS) -o $@ $(LIB_OBJS) $(LIBS)
@@ -110,7 +115,7 @@ install: all
 	$(Q)install -m 644 include/lpc/*.h $(DESTDIR)$(PREFIX)/include/lpc/
 	$(Q)install -m 755 $(EXAMPLE_BINS) $(DESTDIR)$(PREFIX)/bin/
 	$(Q)install -m 644 $(BUILD)/liblpc.a $(DESTDIR)$(PREFIX)/lib/
-	$(Q)install -m 755 $(BUILD)/liblpc.so \
+	$(Q)install -m 755 $(BUILD)/liblpc.so.$(VERSION) \
 		$(DESTDIR)$(PREFIX)/lib/liblpc.so.$(VERSION)
 	$(Q)ln -sf liblpc.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/liblpc.so.0
 	$(Q)ln -sf liblpc.so.0 $(DESTDIR)$(PREFIX)/lib/liblpc.so
