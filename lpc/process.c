@@ -18,6 +18,7 @@
 #include "lpc_int.h"
 #include "ns.h"
 #include "sys.h"
+#include "uaccess.h"
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 static const struct lpc_backend *server_be;
@@ -97,6 +98,7 @@ static void atfork_child(void)
 	lpc_threads_atfork_child();
 	lpc_exception_atfork_child();
 	lpc_ns_atfork_child();
+	lpc_uaccess_atfork_child();
 }
 
 static void init(void)

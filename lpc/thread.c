@@ -13,6 +13,7 @@
 
 #include "lpc_int.h"
 #include "sys.h"
+#include "uaccess.h"
 
 static pthread_key_t self_key;
 static pthread_once_t self_once = PTHREAD_ONCE_INIT;
@@ -145,6 +146,7 @@ static void thread_exit(void *arg)
 	lpc_thread_exit_notices(t);
 	self = NULL;
 	thread_free(t);
+	lpc_uaccess_thread_exit();
 }
 
 void lpc_threads_atfork_child(void)

@@ -34,6 +34,10 @@ int lpc_ucopy(const struct lpc_ucopy *c, int n);
  * pair must copy in full. */
 int lpc_ucopy_partial(const struct lpc_ucopy *c, int n, size_t *last);
 
+/* The calling thread's copy channel goes with it / is not the child's. */
+void lpc_uaccess_thread_exit(void);
+void lpc_uaccess_atfork_child(void);
+
 /* Output pointer probe for a HANDLE/ULONG-sized out-parameter. */
 static inline int lpc_probe_out(void *p, size_t n)
 {
