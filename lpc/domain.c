@@ -340,7 +340,8 @@ static void wake_one(struct lpc_domain *d, struct lpc_thread *skip)
 	struct lpc_thread *t;
 
 	for (t = d->waiting; t; t = t->wnext) {
-		if (t != skip && t->sleeping) {
+		if (t != skip && t->sleeping && !t->kicked) {
+			t->kicked = true;
 			pthread_cond_signal(&t->cond);
 			return;
 		}
@@ -448,6 +449,7 @@ int lpc_dom_wait(struct lpc_domain *d, struct lpc_thread *t,
 		else
 			pthread_cond_wait(&t->cond, &d->lock);
 		t->sleeping = false;
+		t->kicked = false;
 	}
 }
 
@@ -535,9 +537,12 @@ void lpc_dom_kick(struct lpc_domain *d)
 {
 	struct lpc_thread *t;
 
-	/* A receiver asleep on its condition variable: wake the first. */
+	/* A receiver asleep on its condition variable: wake the first not
+	 * already woken for an earlier message (each message needs its own
+	 * receiver; a second signal to the same sleeper would be lost). */
 	for (t = d->waiting; t; t = t->wnext) {
-		if (t->wkind == LPC_TW_RECEIVE && t->sleeping) {
+		if (t->wkind == LPC_TW_RECEIVE && t->sleeping && !t->kicked) {
+			t->kicked = true;
 			pthread_cond_signal(&t->cond);
 			return;
 		}

@@ -199,6 +199,7 @@ struct lpc_thread {
 	bool wdone;
 	bool listen_only;		/* RECEIVE: connection requests only */
 	bool sleeping;			/* in pthread_cond_wait */
+	bool kicked;			/* signalled, has not looked yet */
 	int wstatus;			/* internal code when done */
 	uint32_t wmsgid;
 	pid_t wtid;			/* ClientId tid the wait speaks for */

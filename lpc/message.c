@@ -217,11 +217,18 @@ static int deliver(struct lpc_domain *d, struct lpc_waiter *w,
 			self->psend.iov[1].iov_base = self->sbuf;
 			self->psend.iov[1].iov_len = len;
 			self->psend.active = true;
-		} else {
-			/* A peer that vanished cannot be answered; NT drops
-			 * the reply the same way. */
-			send_captured(w->link, op, flags, self, w->tid,
-				      w->msgid, cbid);
+		} else if (send_captured(w->link, op, flags, self, w->tid,
+					 w->msgid, cbid) == -LPC_EDISCONNECTED) {
+			/* The requester's process is gone (its hangup not yet
+			 * read): answer as NT does for a thread that no longer
+			 * exists. */
+			int r = lpc_sys_thread_exists(w->pid, w->tid) == 0
+					? -LPC_EMISMATCH
+					: -LPC_EINVALCID;
+
+			lpc_dom_remove_waiter(d, w);
+			lpc_waiter_free(w);
+			return r;
 		}
 		lpc_dom_remove_waiter(d, w);
 		lpc_waiter_free(w);
