@@ -36,23 +36,33 @@ int lpc_read_header(PORT_MESSAGE *h, const PORT_MESSAGE *u)
 }
 
 /*
- * Read the caller's message into t->sbuf -- the header and as much data
- * as the largest message could have -- and probe up to two output buffers
- * for writing, all in one system call (each process_vm_* call costs
- * several ordinary ones).  A buffer shorter than the largest message is
- * fine: whether the announced data was readable is checked later, in
- * NT's order, by have_data().
+ * Read the caller's message into t->sbuf and probe up to two output
+ * buffers for writing, in one kernel copy (each costs several ordinary
+ * system calls).  The length is not known before the header is read, so
+ * the copy takes the header and whatever follows it up to the largest
+ * message -- but never past the page the header starts in: it touches no
+ * page the message does not occupy.  Data beyond that page is read by
+ * have_data() once the header says how much there is.  Sanitizer builds
+ * read exactly, since their interceptors cannot know the kernel's copy
+ * of the page's other bytes is harmless.
  */
 static int capture(struct lpc_thread *t, const PORT_MESSAGE *u, void *out1,
 		   size_t n1, void *out2, size_t n2)
 {
+	size_t page = 4096 - ((uintptr_t)u & 4095), want, got;
 	struct lpc_ucopy c[3] = {
 		{ out1, out1, n1 },
 		{ out2, out2, n2 },
-		{ t->sbuf, u, LPC_HDR + LPC_MAX_MESSAGE_LENGTH },
+		{ t->sbuf, u, 0 },
 	};
-	size_t got;
 
+	want = LPC_HDR + LPC_MAX_MESSAGE_LENGTH;
+	if (want > page)
+		want = page > LPC_HDR ? page : LPC_HDR;
+#if defined(__SANITIZE_ADDRESS__)
+	want = LPC_HDR;
+#endif
+	c[2].n = want;
 	if (!u || lpc_ucopy_partial(c, 3, &got) || got < LPC_HDR)
 		return -EFAULT;
 	t->sbuf_have = (uint32_t)got;
@@ -64,10 +74,20 @@ static PORT_MESSAGE *cap_hdr(struct lpc_thread *t)
 	return (PORT_MESSAGE *)(void *)t->sbuf;
 }
 
-/* After the length checks: the data the header announces was readable. */
-static int have_data(struct lpc_thread *t)
+/* After the length checks: the data the header announces, read if the
+ * first copy stopped short of it; -EFAULT if it is not all readable. */
+static int have_data(struct lpc_thread *t, const PORT_MESSAGE *u)
 {
-	return lpc_msg_copy_len(cap_hdr(t)) <= t->sbuf_have ? 0 : -EFAULT;
+	uint32_t len = lpc_msg_copy_len(cap_hdr(t));
+
+	if (len <= t->sbuf_have)
+		return 0;
+	if (lpc_copy_from_user(t->sbuf + t->sbuf_have,
+			       (const uint8_t *)u + t->sbuf_have,
+			       len - t->sbuf_have))
+		return -EFAULT;
+	t->sbuf_have = len;
+	return 0;
 }
 
 /* The captured message as a queued packet. */
@@ -253,8 +273,8 @@ static void reply_header(PORT_MESSAGE *h)
 /* NtReplyPort's checks and delivery of the captured reply; with
  * wait_again, the caller then waits for MessageId as NtReplyWaitReplyPort
  * does (returns with the wait registered).  Domain lock NOT held. */
-static int reply(struct lpc_port *p, struct lpc_thread *t, bool wait_again,
-		 bool defer)
+static int reply(struct lpc_port *p, struct lpc_thread *t,
+		 const PORT_MESSAGE *u, bool wait_again, bool defer)
 {
 	struct lpc_domain *d = p->dom;
 	PORT_MESSAGE *h = cap_hdr(t);
@@ -265,7 +285,7 @@ static int reply(struct lpc_port *p, struct lpc_thread *t, bool wait_again,
 	r = lpc_msg_check_max(h, p->max_msg);
 	if (r)
 		return r;
-	r = have_data(t);
+	r = have_data(t, u);
 	if (r)
 		return r;
 	reply_header(h);
@@ -357,7 +377,7 @@ static int request_port(HANDLE hp, PORT_MESSAGE *u)
 		return r;
 	r = lpc_msg_check_max(h, p->max_msg);
 	if (!r)
-		r = have_data(t);
+		r = have_data(t, u);
 	if (!r)
 		r = can_send(p);
 	if (r)
@@ -501,7 +521,7 @@ static int request_wait_reply(HANDLE hp, PORT_MESSAGE *u, PORT_MESSAGE *urep)
 	if (cb && h->MessageId == 0)
 		return -EINVAL;
 	if (h->u2.s2.DataInfoOffset) {
-		if (have_data(t))
+		if (have_data(t, u))
 			return -EFAULT;
 		if (lpc_msg_datainfo(t->sbuf, lpc_msg_copy_len(h)) < 0)
 			return -EINVAL;
@@ -511,7 +531,7 @@ static int request_wait_reply(HANDLE hp, PORT_MESSAGE *u, PORT_MESSAGE *urep)
 		return r;
 	r = lpc_msg_check_max(h, p->max_msg);
 	if (!r)
-		r = have_data(t);
+		r = have_data(t, u);
 	if (!r)
 		r = keep_dinfo(t);
 	if (r)
@@ -617,7 +637,7 @@ static int reply_port(HANDLE hp, PORT_MESSAGE *u)
 	r = lpc_port_get(hp, &p);
 	if (r)
 		return r;
-	r = reply(p, t, false, false);
+	r = reply(p, t, u, false, false);
 	lpc_obj_unref(p);
 	return r;
 }
@@ -643,7 +663,7 @@ static int reply_wait_reply(HANDLE hp, PORT_MESSAGE *u)
 	r = lpc_port_get(hp, &p);
 	if (r)
 		return r;
-	r = reply(p, t, true, false);
+	r = reply(p, t, u, true, false);
 	if (r == 0) {
 		lpc_dom_lock(p->dom);
 		r = finish_wait(p->dom, t, u);
@@ -751,7 +771,7 @@ static int reply_wait_receive(HANDLE hp, PVOID *uctx, PORT_MESSAGE *urep,
 	if (urep) {
 		/* The reply rides with the wait for the next message (one
 		 * io_uring submission), or goes out before it. */
-		r = reply(p, t, false, true);
+		r = reply(p, t, urep, false, true);
 		if (r)
 			goto out;
 	}

@@ -60,30 +60,39 @@ bool lpc_is_self(const struct lpc_thread *t)
 	return t && t == self;
 }
 
+static long ctime_hz;
+static int64_t ctime_btime;
+static pthread_once_t ctime_once = PTHREAD_ONCE_INIT;
+
+/* Once, for every thread: a thread that saw hz set but btime not yet
+ * read would compute a create time in 1601. */
+static void ctime_init(void)
+{
+	FILE *f = fopen("/proc/stat", "re");
+	char line[256];
+	long long bt;
+
+	if (f) {
+		while (fgets(line, sizeof(line), f))
+			if (sscanf(line, "btime %lld", &bt) == 1) {
+				ctime_btime = bt;
+				break;
+			}
+		fclose(f);
+	}
+	ctime_hz = sysconf(_SC_CLK_TCK);
+}
+
 /* /proc/<pid>[/task/<tid>]/stat field 22 (start time in clock ticks since
  * boot) and /proc/stat's btime give an absolute start time. */
 int64_t lpc_proc_ctime(pid_t pid, pid_t tid)
 {
-	static long hz;
-	static int64_t btime;
 	char path[64], buf[1024], *p;
 	unsigned long long start = 0;
 	ssize_t n;
 	int fd, field;
 
-	if (!hz) {
-		FILE *f = fopen("/proc/stat", "re");
-		char line[256];
-
-		hz = sysconf(_SC_CLK_TCK);
-		if (f) {
-			while (fgets(line, sizeof(line), f))
-				if (sscanf(line, "btime %lld",
-					   (long long *)&btime) == 1)
-					break;
-			fclose(f);
-		}
-	}
+	pthread_once(&ctime_once, ctime_init);
 	if (tid)
 		snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)pid,
 			 (int)tid);
@@ -104,10 +113,11 @@ int64_t lpc_proc_ctime(pid_t pid, pid_t tid)
 	for (field = 2; *p && field < 22; p++)
 		if (*p == ' ')
 			field++;
-	if (sscanf(p, "%llu", &start) != 1 || hz <= 0)
+	if (sscanf(p, "%llu", &start) != 1 || ctime_hz <= 0)
 		return 0;
 	/* 100 ns units since 1601-01-01. */
-	return (btime * 10000000LL + (int64_t)start * (10000000LL / hz)) +
+	return (ctime_btime * 10000000LL +
+		(int64_t)start * (10000000LL / ctime_hz)) +
 	       116444736000000000LL;
 }
 

@@ -49,7 +49,7 @@ static unsigned char pattern(size_t i)
  * check the error paths, reply.  Returns 0 or a failing step. */
 static int serve_data(HANDLE port, HANDLE via, size_t n)
 {
-	unsigned char *buf = malloc(n);
+	static unsigned char buf[BIG];
 	struct dreq m;
 	SIZE_T done = 0;
 	NTSTATUS s;
@@ -103,7 +103,6 @@ static int serve_data(HANDLE port, HANDLE via, size_t n)
 	/* After the reply the request can no longer be read. */
 	if (NtReadRequestData(via, &m.h, 0, buf, 1, NULL) == STATUS_SUCCESS)
 		return 12;
-	free(buf);
 	return r;
 }
 
