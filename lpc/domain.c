@@ -274,6 +274,23 @@ void lpc_dom_remove_waiter(struct lpc_domain *d, struct lpc_waiter *w)
 	}
 }
 
+void lpc_dom_index_self(struct lpc_domain *d, struct lpc_thread *t,
+			struct lpc_port *p, pid_t tid, uint32_t msgid,
+			uint8_t flags)
+{
+	t->w = (struct lpc_waiter){ .pid = lpc_sys_pid(),
+				    .tid = tid,
+				    .msgid = msgid,
+				    .kind = LPC_W_REQUEST,
+				    .flags = flags,
+				    .port = p,
+				    .thread = t,
+				    .dinfo = t->sent,
+				    .dinfo_len = t->sent_len };
+	lpc_dom_add_waiter(d, &t->w);
+	t->w_indexed = true;
+}
+
 void lpc_waiter_free(struct lpc_waiter *w)
 {
 	if (!w)

@@ -165,14 +165,7 @@ static NTSTATUS forward(struct lpc_port *p, struct lpc_thread *t,
 		k->local = true;
 		lpc_dom_wait_begin(d, t, LPC_TW_REPLY, NULL, f->tid,
 				   m.h.MessageId);
-		t->w = (struct lpc_waiter){ .pid = lpc_sys_pid(),
-					    .tid = f->tid,
-					    .msgid = m.h.MessageId,
-					    .kind = LPC_W_REQUEST,
-					    .port = p,
-					    .thread = t };
-		lpc_dom_add_waiter(d, &t->w);
-		t->w_indexed = true;
+		lpc_dom_index_self(d, t, p, f->tid, m.h.MessageId, 0);
 		lpc_dom_enqueue(d, k);
 		r = 0;
 	}

@@ -410,6 +410,11 @@ void lpc_dom_remove_waiter(struct lpc_domain *d, struct lpc_waiter *w);
 /* Remove and free every remote waiter behind link l. */
 void lpc_dom_drop_link_waiters(struct lpc_domain *d, struct lpc_link *l);
 void lpc_waiter_free(struct lpc_waiter *w);
+/* Index thread t itself as waiting (for MessageId msgid, answering for
+ * ClientId tid) on a request it sent through local port p. */
+void lpc_dom_index_self(struct lpc_domain *d, struct lpc_thread *t,
+			struct lpc_port *p, pid_t tid, uint32_t msgid,
+			uint8_t flags);
 
 /*
  * Waiting (domain lock held).  A thread registers its wait before it sends

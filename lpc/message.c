@@ -303,14 +303,7 @@ static int reply(struct lpc_port *p, struct lpc_thread *t,
 		lpc_dom_wait_begin(d, t, LPC_TW_REPLY, NULL, t->tid, id);
 		r = deliver(d, w, t, LPC_OP_REPLY, 0, 0, false);
 		if (r == 0) {
-			t->w = (struct lpc_waiter){ .pid = lpc_sys_pid(),
-						    .tid = t->tid,
-						    .msgid = id,
-						    .kind = LPC_W_REQUEST,
-						    .port = p,
-						    .thread = t };
-			lpc_dom_add_waiter(d, &t->w);
-			t->w_indexed = true;
+			lpc_dom_index_self(d, t, p, t->tid, id, 0);
 		}
 	}
 	if (r && wait_again)
@@ -468,16 +461,7 @@ static int callback(struct lpc_port *p, struct lpc_thread *t,
 			   id);
 	r = deliver(d, w, t, LPC_OP_CALLBACK, 0, cbid, false);
 	if (r == 0 && !remote) {
-		t->w = (struct lpc_waiter){ .pid = lpc_sys_pid(),
-					    .tid = t->tid,
-					    .msgid = id,
-					    .kind = LPC_W_REQUEST,
-					    .port = p,
-					    .thread = t,
-					    .dinfo = t->sent,
-					    .dinfo_len = t->sent_len };
-		lpc_dom_add_waiter(d, &t->w);
-		t->w_indexed = true;
+		lpc_dom_index_self(d, t, p, t->tid, id, 0);
 	}
 	if (r) {
 		drop_dinfo(t);
@@ -576,17 +560,8 @@ static int request_wait_reply(HANDLE hp, PORT_MESSAGE *u, PORT_MESSAGE *urep)
 		}
 		lpc_dom_wait_begin(d, t, LPC_TW_REPLY, NULL, t->tid,
 				   h->MessageId);
-		t->w = (struct lpc_waiter){ .pid = lpc_sys_pid(),
-					    .tid = t->tid,
-					    .msgid = h->MessageId,
-					    .kind = LPC_W_REQUEST,
-					    .flags = noimp ? LPC_W_NOIMP : 0,
-					    .port = p,
-					    .thread = t,
-					    .dinfo = t->sent,
-					    .dinfo_len = t->sent_len };
-		lpc_dom_add_waiter(d, &t->w);
-		t->w_indexed = true;
+		lpc_dom_index_self(d, t, p, t->tid, h->MessageId,
+				   noimp ? LPC_W_NOIMP : 0);
 		lpc_dom_enqueue(d, k);
 	}
 	r = finish_wait(d, t, urep);
