@@ -89,7 +89,9 @@ static int sync_drive(struct lpc_domain *d, const struct timespec *deadline)
 	pfd[n].fd = lfd;
 	pfd[n++].events = POLLIN;
 	for (l = d->links; l; l = l->next) {
-		if (l->hung_up)
+		/* A throttled peer is left in its socket until the queue
+		 * has room for it again. */
+		if (l->hung_up || l->throttled)
 			continue;
 		lpc_link_ref(l);
 		lk[n] = l;

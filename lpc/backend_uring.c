@@ -36,7 +36,7 @@
 #define CTL_SPACE CMSG_SPACE(sizeof(int) * 4)
 #define BUFSZ (sizeof(struct io_uring_recvmsg_out) + CTL_SPACE + LPC_WIRE_MAX)
 
-enum { TAG_ACCEPT = 1, TAG_WAKE, TAG_RECV, TAG_SEND };
+enum { TAG_ACCEPT = 1, TAG_WAKE, TAG_RECV, TAG_SEND, TAG_CANCEL };
 #define TAG_MASK 0x7ull
 
 struct uring_state {
@@ -155,6 +155,7 @@ static void arm_link(struct uring_state *s, struct lpc_link *l)
 
 static void disarm(struct lpc_link *l)
 {
+	l->cancelling = false;
 	*l->apprev = l->anext;
 	if (l->anext)
 		l->anext->apprev = l->apprev;
@@ -182,9 +183,18 @@ static void arm(struct lpc_domain *d, struct uring_state *s)
 		io_uring_sqe_set_data64(sqe, TAG_WAKE);
 		s->wake_armed = true;
 	}
-	for (struct lpc_link *l = d->links; l; l = l->next)
-		if (!l->armed && !l->hung_up)
+	for (struct lpc_link *l = d->links; l; l = l->next) {
+		if (!l->armed && !l->hung_up && !l->throttled)
 			arm_link(s, l);
+		else if (l->armed && l->throttled && !l->cancelling &&
+			 (sqe = io_uring_get_sqe(&s->ring))) {
+			/* Stop reading a peer that has filled its share of
+			 * the queue; arm_link() resumes it. */
+			io_uring_prep_cancel64(sqe, ud(l, TAG_RECV), 0);
+			io_uring_sqe_set_data64(sqe, TAG_CANCEL);
+			l->cancelling = true;
+		}
+	}
 }
 
 /* The driver's pending reply goes into the same submission as its wait

@@ -34,7 +34,33 @@ void lpc_pkt_free(struct lpc_pkt *p)
 		return;
 	if (p->fd >= 0)
 		lpc_fd_close(p->fd);
+	lpc_link_unref(p->src);
 	free(p);
+}
+
+/* Queue accounting per link (domain lock held). */
+static void src_in(struct lpc_pkt *p)
+{
+	struct lpc_link *l = p->src;
+
+	if (l && ++l->queued >= LPC_LINK_QUEUE_MAX)
+		l->throttled = true;
+}
+
+static void src_out(struct lpc_domain *d, struct lpc_pkt *p)
+{
+	struct lpc_link *l = p->src;
+
+	if (!l)
+		return;
+	l->queued--;
+	if (l->throttled && l->queued <= LPC_LINK_QUEUE_MAX / 2) {
+		/* Read from it again: the driver rebuilds what it waits on. */
+		l->throttled = false;
+		if (d->driving && !lpc_is_self(d->driver) && d->be &&
+		    d->be->wake)
+			d->be->wake(d);
+	}
 }
 
 struct lpc_domain *lpc_dom_new(int kind)
@@ -170,12 +196,14 @@ void lpc_dom_enqueue(struct lpc_domain *d, struct lpc_pkt *p)
 	}
 done:
 	d->qlen++;
+	src_in(p);
 	notify_set(d);
 	lpc_dom_kick(d);
 }
 
 void lpc_dom_requeue_head(struct lpc_domain *d, struct lpc_pkt *p)
 {
+	src_in(p);
 	p->next = d->qhead;
 	d->qhead = p;
 	if (d->qtail == &d->qhead) {
@@ -211,6 +239,7 @@ struct lpc_pkt *lpc_dom_dequeue(struct lpc_domain *d, bool conn_only)
 							       next));
 	}
 	d->qlen--;
+	src_out(d, p);
 	if (!d->qhead && d->notify_fd >= 0)
 		lpc_sys_eventfd_drain(d->notify_fd);
 	return p;
@@ -222,6 +251,7 @@ void lpc_dom_flush_queue(struct lpc_domain *d)
 
 	while ((p = d->qhead)) {
 		d->qhead = p->next;
+		src_out(d, p);
 		lpc_pkt_free(p);
 	}
 	d->qtail = &d->qhead;

@@ -7,7 +7,6 @@
  * process (docs/wire-protocol.md).
  */
 #include <errno.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -121,19 +120,11 @@ int lpc_link_send(struct lpc_link *l, struct lpc_wire *w, const void *hdr,
 		r = lpc_sys_send(l->fd, iov, n, fd);
 		if (r >= 0)
 			return 0;
-		if (r == -EAGAIN) {
-			/* The peer is not draining its socket.  A server
-			 * never blocks on one client (docs/decisions.md);
-			 * a client waits, with hangup as its way out. */
-			if (l->server_side)
-				return -ENOMEM;
-			r = lpc_sys_poll1(l->fd, POLLOUT, -1);
-			if (r < 0 && r != -EINTR)
-				return (int)r;
-			if (r > 0 && (r & (POLLHUP | POLLERR)) && !(r & POLLOUT))
-				return -LPC_EDISCONNECTED;
-			continue;
-		}
+		if (r == -EAGAIN)
+			/* The peer's queue is full: NT's answer when a
+			 * port's message quota is used up.  No send ever
+			 * blocks (docs/decisions.md). */
+			return -ENOMEM;
 		if (r == -EPIPE || r == -ECONNRESET || r == -ENOTCONN)
 			return -LPC_EDISCONNECTED;
 		return (int)r;
@@ -208,6 +199,14 @@ static struct lpc_pkt *notice(uint16_t type, pid_t pid, pid_t tid,
 	m->CreateTime.QuadPart = ctime;
 	p->context = context;
 	return p;
+}
+
+/* Queue a packet that came from link l, counted against its quota. */
+static void enqueue_from(struct lpc_link *l, struct lpc_pkt *p)
+{
+	p->src = l;
+	lpc_link_ref(l);
+	lpc_dom_enqueue(l->dom, p);
 }
 
 static void *link_context(struct lpc_link *l)
@@ -397,7 +396,7 @@ static void in_connect(struct lpc_link *l, const struct lpc_wire *w,
 	*fd = -1;
 	l->state = LPC_LINK_REQUESTED;
 	lpc_dom_add_waiter(d, wt);
-	lpc_dom_enqueue(d, p);
+	enqueue_from(l, p);
 }
 
 static void in_message(struct lpc_link *l, const struct lpc_wire *w,
@@ -432,7 +431,7 @@ static void in_message(struct lpc_link *l, const struct lpc_wire *w,
 			wt->flags |= LPC_W_NOIMP;
 		lpc_dom_add_waiter(d, wt);
 	}
-	lpc_dom_enqueue(d, p);
+	enqueue_from(l, p);
 }
 
 static void in_reply(struct lpc_link *l, const struct lpc_wire *w,

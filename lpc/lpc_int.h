@@ -137,6 +137,7 @@ struct lpc_pkt {
 	void *context;			/* PortContext for the receiver */
 	int fd;				/* a passed fd, or -1 */
 	bool local;			/* queued by this process, not a socket */
+	struct lpc_link *src;		/* the link it came from (ref), if any */
 	uint32_t len;			/* payload bytes */
 	struct lpc_wire w;
 	_Alignas(8) uint8_t payload[];
@@ -296,7 +297,15 @@ struct lpc_link {
 	bool armed;
 	struct lpc_link *anext, **apprev;
 	unsigned violations;
+	/* Messages from this link waiting in the queue.  A peer that queues
+	 * more than LPC_LINK_QUEUE_MAX is not read from until the server has
+	 * taken half of them (NT's per-port message quota). */
+	unsigned queued;
+	bool throttled;
+	bool cancelling;
 };
+
+#define LPC_LINK_QUEUE_MAX 1024
 
 struct lpc_link *lpc_link_new(struct lpc_domain *d, int fd, bool server_side);
 /* Domain lock held: a socket the listening socket accepted. */

@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <semaphore.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -16,6 +17,7 @@
 #include <unistd.h>
 
 #include "helpers.h"
+#include "lpc_int.h"
 #include "wire.h"
 
 TestSuite(hostile, .init = lpct_setup, .fini = lpct_teardown, .timeout = 30);
@@ -431,5 +433,107 @@ Test(hostile, view_that_is_not_a_section)
 	cr_assert_eq(comm, (HANDLE)0x55);
 	cr_assert(disconnected(fd));
 	close(fd);
+	NtClose(port);
+}
+
+/* A client floods datagrams at a server whose only thread waits in
+ * NtListenPort: that thread drives the transport but takes no datagram.
+ * The server must not buffer without bound: past its quota for the
+ * connection it stops reading, the flooder's socket fills and its sends
+ * fail with STATUS_NO_MEMORY (NT's answer when a port's message quota is
+ * used up).  Every datagram that was sent is delivered, and once the
+ * server drains, the flooder can send again. */
+struct flood {
+	HANDLE port;
+	long sent;
+	NTSTATUS stop, retry;
+	sem_t flooded;
+	pthread_barrier_t drained;
+};
+
+static void *flooder(void *arg)
+{
+	struct flood *f = arg;
+	lpct_msg m;
+
+	for (f->sent = 0; f->sent < 1000000; f->sent++) {
+		lpct_msg_init(&m, "flood", 6);
+		f->stop = NtRequestPort(f->port, &m.h);
+		if (f->stop != STATUS_SUCCESS)
+			break;
+	}
+	/* Give the server, still driving in NtListenPort, time to read on:
+	 * held back, it leaves the socket full and the retry fails too. */
+	usleep(300000);
+	lpct_msg_init(&m, "flood", 6);
+	f->retry = NtRequestPort(f->port, &m.h);
+	if (f->retry == STATUS_SUCCESS)
+		f->sent++;
+	sem_post(&f->flooded);
+	pthread_barrier_wait(&f->drained);
+	lpct_msg_init(&m, "again", 6);
+	f->stop = NtRequestPort(f->port, &m.h);
+	return NULL;
+}
+
+static void *connector(void *arg)
+{
+	HANDLE *h = arg;
+
+	return (void *)(uintptr_t)lpct_connect(h, PORT, NULL, NULL);
+}
+
+/* Connect once the flood has stopped: that releases NtListenPort. */
+static void *late_connector(void *arg)
+{
+	struct flood *f = arg;
+	HANDLE h;
+
+	sem_wait(&f->flooded);
+	return (void *)(uintptr_t)lpct_connect(&h, PORT, NULL, NULL);
+}
+
+Test(hostile, flooding_client_is_held_back_not_buffered)
+{
+	HANDLE port = lpct_create(PORT, 0, MAXMSG), comm, late;
+	LARGE_INTEGER to = lpct_timeout_ms(300);
+	struct flood f = { 0 };
+	pthread_t ct, ft, lt;
+	long got = 0;
+	lpct_msg m;
+
+	sem_init(&f.flooded, 0, 0);
+	pthread_barrier_init(&f.drained, NULL, 2);
+	ct = lpct_thread(connector, &f.port);
+	comm = lpct_accept_next(port, NULL);
+	cr_assert_null(lpct_join(ct));
+	ft = lpct_thread(flooder, &f);
+	lt = lpct_thread(late_connector, &f);
+	late = lpct_accept_next(port, NULL);
+	cr_assert_null(lpct_join(lt));
+	cr_assert_status(f.stop, STATUS_NO_MEMORY);
+	cr_assert_status(f.retry, STATUS_NO_MEMORY);
+	cr_assert_gt(f.sent, 100, "the server took some before holding back");
+	/* Bounded: the connection's quota in the server, the ring's buffers,
+	 * and what the kernel keeps in the socket (its send buffer, charged
+	 * to the sender).  A server that buffered without bound would have
+	 * taken all of the million. */
+	cr_assert_lt(f.sent, 100000, "sent %ld", f.sent);
+	while (NtReplyWaitReceivePortEx(port, NULL, NULL, &m.h, &to) ==
+	       STATUS_SUCCESS) {
+		cr_assert_eq(m.h.u2.s2.Type, LPC_DATAGRAM);
+		cr_assert_str_eq((char *)m.data, "flood");
+		got++;
+	}
+	cr_assert_eq(got, f.sent, "sent %ld, delivered %ld", f.sent, got);
+	pthread_barrier_wait(&f.drained);
+	cr_assert_null(lpct_join(ft));
+	cr_assert_status(f.stop, STATUS_SUCCESS);
+	cr_assert_status(NtReplyWaitReceivePortEx(port, NULL, NULL, &m.h, &to),
+			 STATUS_SUCCESS);
+	cr_assert_str_eq((char *)m.data, "again");
+	NtClose(late);
+	NtClose(comm);
+	NtClose(f.port);
 	NtClose(port);
 }
