@@ -613,7 +613,6 @@ void lpc_dom_add_link(struct lpc_domain *d, struct lpc_link *l)
 	l->pprev = &d->links;
 	d->links = l;
 	l->in_list = true;
-	l->id = ++d->next_link_id;
 	if (d->wait_fd >= 0 && d->be && !d->be->ready_fd) {
 		struct epoll_event ev = { .events = EPOLLIN };
 
@@ -631,7 +630,5 @@ void lpc_dom_remove_link(struct lpc_domain *d, struct lpc_link *l)
 	l->in_list = false;
 	if (d->wait_fd >= 0 && d->be && !d->be->ready_fd)
 		epoll_ctl(d->wait_fd, EPOLL_CTL_DEL, l->fd, NULL);
-	if (d->be && d->be->unlink)
-		d->be->unlink(d, l);
 	lpc_link_unref(l);
 }

@@ -293,7 +293,6 @@ struct lpc_link {
 	unsigned tidnext;
 	/* backend bookkeeping: links with a request in flight stay on the
 	 * backend's list until its last completion is reaped */
-	uint64_t id;
 	bool armed;
 	struct lpc_link *anext, **apprev;
 	unsigned violations;
@@ -351,8 +350,6 @@ struct lpc_backend {
 	void (*wake)(struct lpc_domain *d);
 	/* Domain lock held: the listening socket is going away. */
 	void (*unlisten)(struct lpc_domain *d, int fd);
-	/* Domain lock held: a link is leaving the domain. */
-	void (*unlink)(struct lpc_domain *d, struct lpc_link *l);
 	/* An fd that polls readable when drive() has work (waitable ports). */
 	int (*ready_fd)(struct lpc_domain *d);
 	/* drive() submits the driver's pending reply (t->psend) itself. */
@@ -384,7 +381,6 @@ struct lpc_domain {
 	int wait_fd;			/* waitable: epoll fd for lpc_port_fd */
 	struct lpc_port *conn_port;	/* SERVER: the connection port */
 	uint32_t max_msg;
-	uint64_t next_link_id;
 	struct lpc_domain *gnext, **gpprev;	/* global list */
 };
 
@@ -482,9 +478,6 @@ const struct timespec *lpc_deadline(const LARGE_INTEGER *timeout,
 
 /* The exception port, if set (referenced). */
 struct lpc_port *lpc_exception_port(void);
-
-/* Stamp a message's ClientId with ours. */
-void lpc_stamp_self(PORT_MESSAGE *m);
 
 /* Thread exit: notices to termination ports. */
 void lpc_thread_exit_notices(struct lpc_thread *t);

@@ -120,17 +120,6 @@ int lpc_ns_root_fd(void)
 	return r < 0 ? r : ns_root_fd;
 }
 
-const char *lpc_ns_root(void)
-{
-	int r = lpc_ns_root_fd();
-
-	if (r < 0) {
-		errno = -r;
-		return NULL;
-	}
-	return ns_root;
-}
-
 void lpc_ns_atfork_child(void)
 {
 	/* The fd stays valid in the child; nothing to redo.  Reset the lock

@@ -13,8 +13,7 @@
 
 #include <sys/types.h>
 
-/* The root, created on first use; NULL with errno set on failure. */
-const char *lpc_ns_root(void);
+/* An O_PATH fd of the root, created on first use; or -errno. */
 int lpc_ns_root_fd(void);
 
 /*

@@ -177,11 +177,3 @@ int lpc_deadline_ms(const struct timespec *deadline)
 		return 0;
 	return ms > 0x7fffffff ? 0x7fffffff : (int)ms;
 }
-
-void lpc_stamp_self(PORT_MESSAGE *m)
-{
-	struct lpc_thread *t = lpc_self();
-
-	m->ClientId.UniqueProcess = (HANDLE)(uintptr_t)lpc_sys_pid();
-	m->ClientId.UniqueThread = (HANDLE)(uintptr_t)(t ? t->tid : 0);
-}

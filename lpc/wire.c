@@ -5,23 +5,6 @@
 #include "msg.h"
 #include "wire.h"
 
-static const char *const op_names[LPC_OP_MAX] = {
-	[LPC_OP_CONNECT] = "connect",	  [LPC_OP_ACCEPT] = "accept",
-	[LPC_OP_VIEWMAP] = "viewmap",	  [LPC_OP_COMPLETE] = "complete",
-	[LPC_OP_REJECT] = "reject",	  [LPC_OP_REQUEST] = "request",
-	[LPC_OP_DATAGRAM] = "datagram",	  [LPC_OP_REPLY] = "reply",
-	[LPC_OP_CALLBACK] = "callback",	  [LPC_OP_CLOSE] = "close",
-	[LPC_OP_TERMREG] = "termreg",	  [LPC_OP_DIED] = "died",
-	[LPC_OP_DATA_READ] = "data-read", [LPC_OP_DATA_WRITE] = "data-write",
-	[LPC_OP_DATA_RESULT] = "data-result",
-	[LPC_OP_EXCEPTION] = "exception",
-};
-
-const char *lpc_wire_op_name(unsigned op)
-{
-	return op < LPC_OP_MAX && op_names[op] ? op_names[op] : "?";
-}
-
 int lpc_wire_is_msg_op(unsigned op)
 {
 	switch (op) {

@@ -126,6 +126,5 @@ static inline void lpc_wire_seal(struct lpc_wire *w)
 }
 
 int lpc_wire_is_msg_op(unsigned op);
-const char *lpc_wire_op_name(unsigned op);
 
 #endif
