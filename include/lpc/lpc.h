@@ -246,10 +246,18 @@ typedef struct _SECURITY_QUALITY_OF_SERVICE {
 #define LPC_DEBUG_EVENT			8
 #define LPC_ERROR_EVENT			9
 #define LPC_CONNECTION_REQUEST		10
+/* Internal types; ReactOS and phnt (ALPC era) name them differently. */
 #define LPC_CONNECTION_REFUSED		11
+#define LPC_INTERNAL_CONNECTION_REPLY	11
+#define LPC_MAXIMUM			12
+#define LPC_CANCEL_MESSAGE		12
+#define LPC_LEGACY_CONNECTION_REPLY	13
 
+/* Flag bits in Type; receivers mask them before comparing types. */
 #define LPC_KERNELMODE_MESSAGE		((CSHORT)0x8000)
 #define LPC_NO_IMPERSONATE		((CSHORT)0x4000)
+#define LPC_CONTINUATION_REQUIRED	((CSHORT)0x2000)
+#define LPC_RESERVED_MESSAGE		((CSHORT)0x1000)
 
 #define PORT_CONNECT			0x0001
 #define STANDARD_RIGHTS_REQUIRED	0x000F0000L
