@@ -16,7 +16,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -28,21 +27,10 @@ TestSuite(connect, .init = lpct_setup, .fini = lpct_teardown, .timeout = 30);
 #define PORT_FILE "RPC Control/connect"
 
 #define SENTINEL ((HANDLE)(uintptr_t)0x55555555)
-#define NOBODY 65534
 
 /* ------------------------------------------------------------------ */
 /* Local helpers                                                       */
 /* ------------------------------------------------------------------ */
-
-static const char *root_path(const char *rel)
-{
-	static char buf[2][1024];
-	static int next;
-	char *p = buf[next++ % 2];
-
-	snprintf(p, sizeof(buf[0]), "%s/%s", lpct_root(), rel);
-	return p;
-}
 
 /* A connecting client thread.  Everything it passes and gets back. */
 struct client {
@@ -87,7 +75,7 @@ static void *client_main(void *arg)
 {
 	struct client *c = arg;
 
-	atomic_store(&c->tid, (pid_t)syscall(SYS_gettid));
+	atomic_store(&c->tid, lpct_gettid());
 	c->status = NtSecureConnectPort(&c->handle, lpct_ustr(c->name),
 					c->qos ? c->qos : lpct_qos(),
 					c->cview, c->sid,
@@ -144,6 +132,16 @@ static void listen_next(HANDLE port, lpct_msg *m)
 	cr_assert_eq(m->h.u2.s2.Type, LPC_CONNECTION_REQUEST);
 }
 
+/* Start client c and receive its connection request into m. */
+static pthread_t client_start_listen(struct client *c, HANDLE port,
+				     lpct_msg *m)
+{
+	pthread_t t = client_start(c);
+
+	listen_next(port, m);
+	return t;
+}
+
 static void accept_complete(lpct_msg *m, PVOID ctx, HANDLE *comm)
 {
 	*comm = NULL;
@@ -152,6 +150,26 @@ static void accept_complete(lpct_msg *m, PVOID ctx, HANDLE *comm)
 			 STATUS_SUCCESS);
 	cr_assert_not_null(*comm);
 	cr_assert_status(NtCompleteConnectPort(*comm), STATUS_SUCCESS);
+}
+
+/* Accept the request in m with ctx and complete it, then collect the
+ * client thread, which must have connected; returns the comm port. */
+static HANDLE accept_client(struct client *c, pthread_t t, lpct_msg *m,
+			    PVOID ctx)
+{
+	HANDLE comm;
+
+	accept_complete(m, ctx, &comm);
+	client_finish(c, t);
+	cr_assert_status(c->status, STATUS_SUCCESS);
+	return comm;
+}
+
+/* Close both ends of an established connection. */
+static void close_connection(struct client *c, HANDLE comm)
+{
+	cr_assert_status(NtClose(c->handle), STATUS_SUCCESS);
+	cr_assert_status(NtClose(comm), STATUS_SUCCESS);
 }
 
 /* Connect a client thread and accept it; returns the server comm port. */
@@ -164,11 +182,8 @@ static HANDLE connect_pair(HANDLE port, const char *name, PVOID ctx,
 	HANDLE comm;
 
 	client_init(&c, name);
-	t = client_start(&c);
-	listen_next(port, &m);
-	accept_complete(&m, ctx, &comm);
-	client_finish(&c, t);
-	cr_assert_status(c.status, STATUS_SUCCESS);
+	t = client_start_listen(&c, port, &m);
+	comm = accept_client(&c, t, &m, ctx);
 	*client = c.handle;
 	return comm;
 }
@@ -187,18 +202,14 @@ static void assert_next_request_is_fresh(HANDLE port, const char *name)
 
 	client_init(&c, name);
 	client_info(&c, "fresh", 6);
-	t = client_start(&c);
-	listen_next(port, &m);
+	t = client_start_listen(&c, port, &m);
 	cr_assert_eq(m.h.u1.s1.DataLength, 6);
 	cr_assert_str_eq((char *)m.data, "fresh",
 			 "an earlier failed connect left a request queued");
 	cr_assert_eq((uintptr_t)m.h.ClientId.UniqueThread,
 		     (uintptr_t)atomic_load(&c.tid));
-	accept_complete(&m, NULL, &comm);
-	client_finish(&c, t);
-	cr_assert_status(c.status, STATUS_SUCCESS);
-	cr_assert_status(NtClose(c.handle), STATUS_SUCCESS);
-	cr_assert_status(NtClose(comm), STATUS_SUCCESS);
+	comm = accept_client(&c, t, &m, NULL);
+	close_connection(&c, comm);
 }
 
 /* SIDs built on lpc.h's SID, with room for two sub-authorities. */
@@ -252,63 +263,6 @@ static NTSTATUS new_section(HANDLE *s)
 
 	return NtCreateSection(s, SECTION_ALL_ACCESS, NULL, &size,
 			       PAGE_READWRITE, SEC_COMMIT, NULL);
-}
-
-/* Only the namespace root's owner makes the fixed directories. */
-static void ns_init(void)
-{
-	HANDLE h = lpct_create("\\RPC Control\\init", 0, 0);
-
-	cr_assert_status(NtClose(h), STATUS_SUCCESS);
-}
-
-/* A child process running fn(arg) as uid/gid 65534, reporting fn's
- * status through a pipe. */
-struct nobody {
-	NTSTATUS (*fn)(void *);
-	void *arg;
-	int fd;
-	pid_t pid;
-};
-
-static void nobody_child(void *p)
-{
-	struct nobody *n = p;
-	NTSTATUS s;
-
-	if (setgroups(0, NULL) || setgid(NOBODY) || setuid(NOBODY))
-		_exit(90);
-	s = n->fn(n->arg);
-	if (write(n->fd, &s, sizeof(s)) != sizeof(s))
-		_exit(91);
-	_exit(0);
-}
-
-static void nobody_start(struct nobody *n, NTSTATUS (*fn)(void *), void *arg)
-{
-	int pfd[2];
-
-	if (geteuid() != 0)
-		cr_skip_test("needs root to switch to uid %d", NOBODY);
-	ns_init();
-	cr_assert_eq(pipe(pfd), 0);
-	n->fn = fn;
-	n->arg = arg;
-	n->fd = pfd[1];
-	n->pid = lpct_fork(nobody_child, n);
-	close(pfd[1]);
-	n->fd = pfd[0];
-}
-
-static NTSTATUS nobody_finish(struct nobody *n)
-{
-	NTSTATUS s = (NTSTATUS)0xdeadbeef;
-
-	cr_assert_eq(read(n->fd, &s, sizeof(s)), (ssize_t)sizeof(s),
-		     "child did not report a status");
-	close(n->fd);
-	cr_assert_eq(lpct_wait(n->pid), 0);
-	return s;
 }
 
 /* ------------------------------------------------------------------ */
@@ -457,13 +411,9 @@ Test(connect, qos_length_is_not_checked)
 
 	client_init(&c, PORT);
 	c.qos = &qos;
-	t = client_start(&c);
-	listen_next(port, &m);
-	accept_complete(&m, NULL, &comm);
-	client_finish(&c, t);
-	cr_assert_status(c.status, STATUS_SUCCESS);
-	cr_assert_status(NtClose(c.handle), STATUS_SUCCESS);
-	cr_assert_status(NtClose(comm), STATUS_SUCCESS);
+	t = client_start_listen(&c, port, &m);
+	comm = accept_client(&c, t, &m, NULL);
+	close_connection(&c, comm);
 	cr_assert_status(NtClose(port), STATUS_SUCCESS);
 }
 
@@ -542,10 +492,10 @@ Test(connect, non_socket_at_name_is_object_type_mismatch)
 	HANDLE h = SENTINEL, port = lpct_create(PORT, 0x100, 0x100);
 	int fd;
 
-	fd = open(root_path("RPC Control/file"), O_CREAT | O_WRONLY, 0666);
+	fd = open(lpct_path("RPC Control/file"), O_CREAT | O_WRONLY, 0666);
 	cr_assert_geq(fd, 0);
 	close(fd);
-	cr_assert_eq(mkdir(root_path("RPC Control/dir"), 0777), 0);
+	cr_assert_eq(mkdir(lpct_path("RPC Control/dir"), 0777), 0);
 	cr_assert_status(lpct_connect(&h, "\\RPC Control\\file", NULL, NULL),
 			 STATUS_OBJECT_TYPE_MISMATCH);
 	cr_assert_status(lpct_connect(&h, "\\RPC Control\\FILE", NULL, NULL),
@@ -560,26 +510,16 @@ Test(connect, non_socket_at_name_is_object_type_mismatch)
 	cr_assert_status(NtClose(port), STATUS_SUCCESS);
 }
 
-static void create_and_die(void *arg)
-{
-	HANDLE h;
-
-	if (lpct_try_create(&h, arg, 0, 0x100) != STATUS_SUCCESS)
-		_exit(1);
-	kill(getpid(), SIGKILL);
-	_exit(2);
-}
-
 /* A socket whose server was killed: the port is gone, as a name whose
  * port was deleted (spec 8.1). */
 Test(connect, stale_socket_is_object_name_not_found)
 {
-	pid_t pid = lpct_fork(create_and_die, PORT);
+	pid_t pid = lpct_fork(lpct_create_and_die, PORT);
 	struct stat st;
 	HANDLE h = SENTINEL;
 
 	cr_assert_eq(lpct_wait(pid), 128 + SIGKILL);
-	cr_assert_eq(lstat(root_path(PORT_FILE), &st), 0);
+	cr_assert_eq(lstat(lpct_path(PORT_FILE), &st), 0);
 	cr_assert(S_ISSOCK(st.st_mode));
 	cr_assert_status(lpct_connect(&h, PORT, NULL, NULL),
 			 STATUS_OBJECT_NAME_NOT_FOUND);
@@ -640,8 +580,7 @@ Test(connect, connection_information_both_ways)
 
 	client_init(&c, PORT);
 	client_info(&c, "Hello", 6);
-	t = client_start(&c);
-	listen_next(port, &m);
+	t = client_start_listen(&c, port, &m);
 	cr_assert_eq(m.h.u2.s2.Type, LPC_CONNECTION_REQUEST);
 	cr_assert_eq(m.h.u2.s2.DataInfoOffset, 0);
 	cr_assert_eq(m.h.u1.s1.DataLength, 6);
@@ -657,9 +596,7 @@ Test(connect, connection_information_both_ways)
 	strcpy((char *)m.data, "Welcome");
 	m.h.u1.s1.DataLength = 8;
 	m.h.u1.s1.TotalLength = sizeof(PORT_MESSAGE) + 8;
-	accept_complete(&m, NULL, &comm);
-	client_finish(&c, t);
-	cr_assert_status(c.status, STATUS_SUCCESS);
+	comm = accept_client(&c, t, &m, NULL);
 	cr_assert_neq(c.handle, SENTINEL);
 	cr_assert_not_null(c.handle);
 	cr_assert_eq(c.infolen, 6);
@@ -670,8 +607,7 @@ Test(connect, connection_information_both_ways)
 	cr_assert_eq(m.h.u1.s1.DataLength, 8);
 	cr_assert_eq(m.h.u2.s2.Type, LPC_CONNECTION_REQUEST);
 	cr_assert_str_eq((char *)m.data, "Welcome");
-	cr_assert_status(NtClose(c.handle), STATUS_SUCCESS);
-	cr_assert_status(NtClose(comm), STATUS_SUCCESS);
+	close_connection(&c, comm);
 	cr_assert_status(NtClose(port), STATUS_SUCCESS);
 }
 
@@ -684,19 +620,15 @@ Test(connect, shorter_reply_information_sets_client_length)
 
 	client_init(&c, PORT);
 	client_info(&c, "Hello, server", 14);
-	t = client_start(&c);
-	listen_next(port, &m);
+	t = client_start_listen(&c, port, &m);
 	cr_assert_eq(m.h.u1.s1.DataLength, 14);
 	cr_assert_eq(m.h.u1.s1.TotalLength, sizeof(PORT_MESSAGE) + 14);
 	memcpy(m.data, "Hi!", 4);
 	m.h.u1.s1.DataLength = 4;
-	accept_complete(&m, NULL, &comm);
-	client_finish(&c, t);
-	cr_assert_status(c.status, STATUS_SUCCESS);
+	comm = accept_client(&c, t, &m, NULL);
 	cr_assert_eq(c.infolen, 4);
 	cr_assert_str_eq(c.info, "Hi!");
-	cr_assert_status(NtClose(c.handle), STATUS_SUCCESS);
-	cr_assert_status(NtClose(comm), STATUS_SUCCESS);
+	close_connection(&c, comm);
 	cr_assert_status(NtClose(port), STATUS_SUCCESS);
 }
 
@@ -709,35 +641,27 @@ Test(connect, no_connection_information)
 
 	/* No pointers at all. */
 	client_init(&c, PORT);
-	t = client_start(&c);
-	listen_next(port, &m);
+	t = client_start_listen(&c, port, &m);
 	cr_assert_eq(m.h.u1.s1.DataLength, 0);
 	cr_assert_eq(m.h.u1.s1.TotalLength, sizeof(PORT_MESSAGE));
 	cr_assert_eq(m.h.ClientViewSize, 0);
 	memcpy(m.data, "ignored", 8);
 	m.h.u1.s1.DataLength = 8;
-	accept_complete(&m, NULL, &comm);
-	client_finish(&c, t);
-	cr_assert_status(c.status, STATUS_SUCCESS);
-	cr_assert_status(NtClose(c.handle), STATUS_SUCCESS);
-	cr_assert_status(NtClose(comm), STATUS_SUCCESS);
+	comm = accept_client(&c, t, &m, NULL);
+	close_connection(&c, comm);
 
 	/* A zero length: nothing goes either way. */
 	client_init(&c, PORT);
 	client_info(&c, "", 0);
-	t = client_start(&c);
-	listen_next(port, &m);
+	t = client_start_listen(&c, port, &m);
 	cr_assert_eq(m.h.u1.s1.DataLength, 0);
 	cr_assert_eq(m.h.u1.s1.TotalLength, sizeof(PORT_MESSAGE));
 	memcpy(m.data, "ignored", 8);
 	m.h.u1.s1.DataLength = 8;
-	accept_complete(&m, NULL, &comm);
-	client_finish(&c, t);
-	cr_assert_status(c.status, STATUS_SUCCESS);
+	comm = accept_client(&c, t, &m, NULL);
 	cr_assert_eq(c.infolen, 0);
 	cr_assert_eq(c.info[0], 'X', "wrote past the client's length");
-	cr_assert_status(NtClose(c.handle), STATUS_SUCCESS);
-	cr_assert_status(NtClose(comm), STATUS_SUCCESS);
+	close_connection(&c, comm);
 	cr_assert_status(NtClose(port), STATUS_SUCCESS);
 }
 
@@ -765,11 +689,8 @@ Test(connect, request_received_by_reply_wait_receive)
 	cr_assert_neq(m.h.MessageId, 0);
 	cr_assert_eq((uintptr_t)m.h.ClientId.UniqueThread,
 		     (uintptr_t)atomic_load(&c.tid));
-	accept_complete(&m, NULL, &comm);
-	client_finish(&c, t);
-	cr_assert_status(c.status, STATUS_SUCCESS);
-	cr_assert_status(NtClose(c.handle), STATUS_SUCCESS);
-	cr_assert_status(NtClose(comm), STATUS_SUCCESS);
+	comm = accept_client(&c, t, &m, NULL);
+	close_connection(&c, comm);
 	cr_assert_status(NtClose(port), STATUS_SUCCESS);
 }
 
@@ -790,10 +711,8 @@ Test(connect, each_request_gets_a_new_message_id)
 	}
 	cr_assert_neq(m[0].h.MessageId, m[1].h.MessageId);
 	/* Accepted in the other order: each request names its client. */
-	accept_complete(&m[1], NULL, &comm[1]);
-	client_finish(&c[1], t[1]);
-	accept_complete(&m[0], NULL, &comm[0]);
-	client_finish(&c[0], t[0]);
+	comm[1] = accept_client(&c[1], t[1], &m[1], NULL);
+	comm[0] = accept_client(&c[0], t[0], &m[0], NULL);
 	for (int i = 0; i < 2; i++) {
 		cr_assert_status(c[i].status, STATUS_SUCCESS);
 		cr_assert_status(NtClose(c[i].handle), STATUS_SUCCESS);
@@ -814,15 +733,11 @@ Test(connect, max_message_length_is_returned)
 		lpct_msg m;
 
 		client_init(&c, PORT);
-		t = client_start(&c);
-		listen_next(port, &m);
-		accept_complete(&m, NULL, &comm);
-		client_finish(&c, t);
-		cr_assert_status(c.status, STATUS_SUCCESS);
+		t = client_start_listen(&c, port, &m);
+		comm = accept_client(&c, t, &m, NULL);
 		cr_assert_eq(c.maxlen, lens[i], "got 0x%x for a port of 0x%x",
 			     c.maxlen, lens[i]);
-		cr_assert_status(NtClose(c.handle), STATUS_SUCCESS);
-		cr_assert_status(NtClose(comm), STATUS_SUCCESS);
+		close_connection(&c, comm);
 		cr_assert_status(NtClose(port), STATUS_SUCCESS);
 	}
 }
@@ -836,24 +751,16 @@ Test(connect, name_lookup_ignores_case)
 	HANDLE comm;
 
 	client_init(&c, "\\rpc control\\CASETEST");
-	t = client_start(&c);
-	listen_next(port, &m);
-	accept_complete(&m, NULL, &comm);
-	client_finish(&c, t);
-	cr_assert_status(c.status, STATUS_SUCCESS);
-	cr_assert_status(NtClose(c.handle), STATUS_SUCCESS);
-	cr_assert_status(NtClose(comm), STATUS_SUCCESS);
+	t = client_start_listen(&c, port, &m);
+	comm = accept_client(&c, t, &m, NULL);
+	close_connection(&c, comm);
 	cr_assert_status(NtClose(port), STATUS_SUCCESS);
 }
 
 Test(connect, waitable_port_accepts_connections)
 {
-	OBJECT_ATTRIBUTES oa;
-	HANDLE port, client, comm;
+	HANDLE port = lpct_create_waitable(PORT, 0x100, 0x100), client, comm;
 
-	InitializeObjectAttributes(&oa, lpct_ustr(PORT), 0, NULL, NULL);
-	cr_assert_status(NtCreateWaitablePort(&port, &oa, 0x100, 0x100, 0),
-			 STATUS_SUCCESS);
 	comm = connect_pair(port, PORT, NULL, &client);
 	cr_assert_status(NtClose(client), STATUS_SUCCESS);
 	cr_assert_status(NtClose(comm), STATUS_SUCCESS);
@@ -873,16 +780,12 @@ Test(connect, server_view_without_server_section)
 
 	client_init(&c, PORT);
 	c.sview = &sv;
-	t = client_start(&c);
-	listen_next(port, &m);
-	accept_complete(&m, NULL, &comm);
-	client_finish(&c, t);
-	cr_assert_status(c.status, STATUS_SUCCESS);
+	t = client_start_listen(&c, port, &m);
+	comm = accept_client(&c, t, &m, NULL);
 	cr_assert_eq(sv.Length, 0);
 	cr_assert_eq(sv.ViewSize, 0);
 	cr_assert_null(sv.ViewBase);
-	cr_assert_status(NtClose(c.handle), STATUS_SUCCESS);
-	cr_assert_status(NtClose(comm), STATUS_SUCCESS);
+	close_connection(&c, comm);
 	cr_assert_status(NtClose(port), STATUS_SUCCESS);
 }
 
@@ -902,8 +805,7 @@ Test(connect, rejected_client_gets_connection_refused)
 	client_init(&c, PORT);
 	client_info(&c, "Hello", 6);
 	c.hold = true;
-	t = client_start(&c);
-	listen_next(port, &m);
+	t = client_start_listen(&c, port, &m);
 	cr_assert_status(NtAcceptConnectPort(&hs, NULL, &m.h, FALSE, NULL,
 					     NULL),
 			 STATUS_SUCCESS);
@@ -940,8 +842,7 @@ Test(connect, rejection_returns_reply_information)
 
 	client_init(&c, PORT);
 	client_info(&c, "Hello", 6);
-	t = client_start(&c);
-	listen_next(port, &m);
+	t = client_start_listen(&c, port, &m);
 	memcpy(m.data, "Nope", 5);
 	m.h.u1.s1.DataLength = 5;
 	cr_assert_status(NtAcceptConnectPort(&hs, NULL, &m.h, FALSE, NULL,
@@ -965,8 +866,7 @@ Test(connect, accept_does_not_wake_client_before_complete)
 	lpct_msg m;
 
 	client_init(&c, PORT);
-	t = client_start(&c);
-	listen_next(port, &m);
+	t = client_start_listen(&c, port, &m);
 	comm = NULL;
 	cr_assert_status(NtAcceptConnectPort(&comm, NULL, &m.h, TRUE, NULL,
 					     NULL),
@@ -981,8 +881,7 @@ Test(connect, accept_does_not_wake_client_before_complete)
 	client_finish(&c, t);
 	cr_assert_status(c.status, STATUS_SUCCESS);
 	cr_assert(c.handle != SENTINEL && c.handle != NULL);
-	cr_assert_status(NtClose(c.handle), STATUS_SUCCESS);
-	cr_assert_status(NtClose(comm), STATUS_SUCCESS);
+	close_connection(&c, comm);
 	cr_assert_status(NtClose(port), STATUS_SUCCESS);
 }
 
@@ -1060,8 +959,7 @@ Test(connect, complete_connect_errors)
 			 STATUS_OBJECT_TYPE_MISMATCH);
 
 	client_init(&c, PORT);
-	t = client_start(&c);
-	listen_next(port, &m);
+	t = client_start_listen(&c, port, &m);
 	comm = NULL;
 	cr_assert_status(NtAcceptConnectPort(&comm, NULL, &m.h, TRUE, NULL,
 					     NULL),
@@ -1075,8 +973,7 @@ Test(connect, complete_connect_errors)
 	/* A client port is not a server communication port. */
 	cr_assert_status(NtCompleteConnectPort(c.handle),
 			 STATUS_INVALID_PORT_HANDLE);
-	cr_assert_status(NtClose(c.handle), STATUS_SUCCESS);
-	cr_assert_status(NtClose(comm), STATUS_SUCCESS);
+	close_connection(&c, comm);
 	cr_assert_status(NtCompleteConnectPort(comm), STATUS_INVALID_HANDLE);
 	cr_assert_status(NtClose(s), STATUS_SUCCESS);
 	cr_assert_status(NtClose(u), STATUS_SUCCESS);
@@ -1096,8 +993,7 @@ Test(connect, accept_connect_errors)
 	cr_assert_status(new_section(&s), STATUS_SUCCESS);
 	client_init(&c, PORT);
 	c.hold = true;
-	t = client_start(&c);
-	listen_next(port, &m);
+	t = client_start_listen(&c, port, &m);
 
 	/* 1. The handle pointer, even when rejecting. */
 	cr_assert_status(NtAcceptConnectPort(NULL, NULL, &m.h, TRUE, NULL,
@@ -1166,7 +1062,7 @@ Test(connect, accept_connect_errors)
 					     NULL),
 			 STATUS_REPLY_MESSAGE_MISMATCH);
 	/* A live thread that is not connecting. */
-	bad.ClientId.UniqueThread = (HANDLE)(uintptr_t)syscall(SYS_gettid);
+	bad.ClientId.UniqueThread = (HANDLE)(uintptr_t)lpct_gettid();
 	bad.MessageId = m.h.MessageId;
 	cr_assert_status(NtAcceptConnectPort(&comm, NULL, &bad, TRUE, NULL,
 					     NULL),
@@ -1192,8 +1088,7 @@ Test(connect, accept_connect_errors)
 	cr_assert_status(NtCompleteConnectPort(comm), STATUS_SUCCESS);
 	client_finish(&c, t);
 	cr_assert_status(c.status, STATUS_SUCCESS);
-	cr_assert_status(NtClose(c.handle), STATUS_SUCCESS);
-	cr_assert_status(NtClose(comm), STATUS_SUCCESS);
+	close_connection(&c, comm);
 	cr_assert_status(NtClose(s), STATUS_SUCCESS);
 	cr_assert_status(NtClose(port), STATUS_SUCCESS);
 }
@@ -1202,15 +1097,11 @@ Test(connect, accept_connect_errors)
  * waitable port lets the test wait until the request is queued. */
 Test(connect, listen_pointer_checks_do_not_consume_request)
 {
-	OBJECT_ATTRIBUTES oa;
-	HANDLE port, comm;
+	HANDLE port = lpct_create_waitable(PORT, 0x100, 0x100), comm;
 	struct client c;
 	pthread_t t;
 	lpct_msg m;
 
-	InitializeObjectAttributes(&oa, lpct_ustr(PORT), 0, NULL, NULL);
-	cr_assert_status(NtCreateWaitablePort(&port, &oa, 0x100, 0x100, 0),
-			 STATUS_SUCCESS);
 	client_init(&c, PORT);
 	client_info(&c, "Hello", 6);
 	t = client_start(&c);
@@ -1228,11 +1119,8 @@ Test(connect, listen_pointer_checks_do_not_consume_request)
 	cr_assert_str_eq((char *)m.data, "Hello");
 	cr_assert_eq((uintptr_t)m.h.ClientId.UniqueThread,
 		     (uintptr_t)atomic_load(&c.tid));
-	accept_complete(&m, NULL, &comm);
-	client_finish(&c, t);
-	cr_assert_status(c.status, STATUS_SUCCESS);
-	cr_assert_status(NtClose(c.handle), STATUS_SUCCESS);
-	cr_assert_status(NtClose(comm), STATUS_SUCCESS);
+	comm = accept_client(&c, t, &m, NULL);
+	close_connection(&c, comm);
 	cr_assert_status(NtClose(port), STATUS_SUCCESS);
 }
 
@@ -1267,12 +1155,9 @@ Test(connect, secure_connect_without_sid_is_plain_connect)
 	t = client_start(&c);	/* NtSecureConnectPort with sid NULL */
 	listen_next(port, &m);
 	cr_assert_eq(m.h.u1.s1.DataLength, 6);
-	accept_complete(&m, NULL, &comm);
-	client_finish(&c, t);
-	cr_assert_status(c.status, STATUS_SUCCESS);
+	comm = accept_client(&c, t, &m, NULL);
 	cr_assert_eq(c.maxlen, 0x100);
-	cr_assert_status(NtClose(c.handle), STATUS_SUCCESS);
-	cr_assert_status(NtClose(comm), STATUS_SUCCESS);
+	close_connection(&c, comm);
 	cr_assert_status(NtClose(port), STATUS_SUCCESS);
 }
 
@@ -1285,13 +1170,9 @@ static void sid_connect_ok(HANDLE port, PSID sid)
 
 	client_init(&c, PORT);
 	c.sid = sid;
-	t = client_start(&c);
-	listen_next(port, &m);
-	accept_complete(&m, NULL, &comm);
-	client_finish(&c, t);
-	cr_assert_status(c.status, STATUS_SUCCESS);
-	cr_assert_status(NtClose(c.handle), STATUS_SUCCESS);
-	cr_assert_status(NtClose(comm), STATUS_SUCCESS);
+	t = client_start_listen(&c, port, &m);
+	comm = accept_client(&c, t, &m, NULL);
+	close_connection(&c, comm);
 }
 
 Test(connect, server_sid_matches_root_server)
@@ -1317,8 +1198,8 @@ Test(connect, server_sid_mismatch)
 		cr_skip_test("the server must run as root");
 	port = lpct_create(PORT, 0x100, 0x100);
 	/* Another uid. */
-	cr_assert_status(secure_connect(&h, PORT, unix_user_sid(&sb, NOBODY),
-					NULL),
+	cr_assert_status(secure_connect(&h, PORT,
+					unix_user_sid(&sb, LPCT_NOBODY), NULL),
 			 STATUS_SERVER_SID_MISMATCH);
 	cr_assert_status(secure_connect(&h, PORT, unix_user_sid(&sb, 1), NULL),
 			 STATUS_SERVER_SID_MISMATCH);
@@ -1364,7 +1245,7 @@ Test(connect, server_sid_checked_between_name_and_section)
 	HANDLE port = lpct_create(PORT, 0x100, 0x100), h = SENTINEL;
 	PORT_VIEW cv = { .Length = sizeof(PORT_VIEW), .ViewSize = 0x1000 };
 	sidbuf sb;
-	uid_t other = geteuid() == NOBODY ? 1 : NOBODY;
+	uid_t other = geteuid() == LPCT_NOBODY ? 1 : LPCT_NOBODY;
 
 	cr_assert_status(secure_connect(&h, "\\RPC Control\\none",
 					unix_user_sid(&sb, other), NULL),
@@ -1394,7 +1275,7 @@ static void nobody_server(void *arg)
 	PVOID ctx;
 
 	close(ss->ready[0]);
-	if (setgroups(0, NULL) || setgid(NOBODY) || setuid(NOBODY))
+	if (setgroups(0, NULL) || setgid(LPCT_NOBODY) || setuid(LPCT_NOBODY))
 		_exit(90);
 	s = lpct_try_create(&port, PORT, 0x100, 0x100);
 	if (write(ss->ready[1], &s, sizeof(s)) != sizeof(s) || s)
@@ -1428,8 +1309,8 @@ Test(connect, server_sid_matches_server_uid)
 	pid_t pid;
 
 	if (geteuid() != 0)
-		cr_skip_test("needs root to switch to uid %d", NOBODY);
-	ns_init();
+		cr_skip_test("needs root to switch to uid %d", LPCT_NOBODY);
+	lpct_ns_init();
 	cr_assert_eq(pipe(ss.ready), 0);
 	pid = lpct_fork(nobody_server, &ss);
 	close(ss.ready[1]);
@@ -1442,11 +1323,13 @@ Test(connect, server_sid_matches_server_uid)
 	cr_assert_status(secure_connect(&h, PORT, unix_user_sid(&sb, 0), NULL),
 			 STATUS_SERVER_SID_MISMATCH);
 	cr_assert_status(secure_connect(&h, PORT,
-					unix_user_sid(&sb, NOBODY + 1), NULL),
+					unix_user_sid(&sb, LPCT_NOBODY + 1),
+					NULL),
 			 STATUS_SERVER_SID_MISMATCH);
 	cr_assert_eq(h, SENTINEL);
 	cr_assert_status(NtSecureConnectPort(&h, lpct_ustr(PORT), lpct_qos(),
-					     NULL, unix_user_sid(&sb, NOBODY),
+					     NULL,
+					     unix_user_sid(&sb, LPCT_NOBODY),
 					     NULL, NULL, info, &infolen),
 			 STATUS_SUCCESS);
 	cr_assert(h != SENTINEL && h != NULL);
@@ -1473,15 +1356,15 @@ static NTSTATUS connect_and_close(void *name)
 Test(connect, other_user_connects_across_processes)
 {
 	HANDLE port = lpct_create(PORT, 0x100, 0x100), comm;
-	struct nobody n;
+	struct lpct_nobody n;
 	lpct_msg m;
 
-	nobody_start(&n, connect_and_close, PORT);
+	lpct_nobody_start(&n, connect_and_close, PORT);
 	listen_next(port, &m);
 	cr_assert_eq((uintptr_t)m.h.ClientId.UniqueProcess, (uintptr_t)n.pid);
 	cr_assert_neq((uintptr_t)m.h.ClientId.UniqueThread, 0);
 	accept_complete(&m, NULL, &comm);
-	cr_assert_status(nobody_finish(&n), STATUS_SUCCESS);
+	cr_assert_status(lpct_nobody_finish(&n), STATUS_SUCCESS);
 	cr_assert_status(NtClose(comm), STATUS_SUCCESS);
 	cr_assert_status(NtClose(port), STATUS_SUCCESS);
 }
@@ -1490,11 +1373,11 @@ Test(connect, other_user_connects_across_processes)
 Test(connect, socket_mode_restricts_connect)
 {
 	HANDLE port = lpct_create(PORT, 0x100, 0x100);
-	struct nobody n;
+	struct lpct_nobody n;
 
-	cr_assert_eq(chmod(root_path(PORT_FILE), 0600), 0);
-	nobody_start(&n, connect_and_close, PORT);
-	cr_assert_status(nobody_finish(&n), STATUS_ACCESS_DENIED);
+	cr_assert_eq(chmod(lpct_path(PORT_FILE), 0600), 0);
+	lpct_nobody_start(&n, connect_and_close, PORT);
+	cr_assert_status(lpct_nobody_finish(&n), STATUS_ACCESS_DENIED);
 	/* The owner still connects, and nothing was queued meanwhile. */
 	assert_next_request_is_fresh(port, PORT);
 	cr_assert_status(NtClose(port), STATUS_SUCCESS);

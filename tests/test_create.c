@@ -9,13 +9,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
-#include <grp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "helpers.h"
@@ -26,7 +24,6 @@ TestSuite(create, .init = lpct_setup, .fini = lpct_teardown, .timeout = 30);
 #define PORT_FILE "RPC Control/create"
 
 #define SENTINEL ((HANDLE)(uintptr_t)0x55555555)
-#define NOBODY 65534
 
 /* cr_assert_status, saying which case of a table failed. */
 #define assert_status_in(expr, want, fmt, ...)                                 \
@@ -42,23 +39,12 @@ TestSuite(create, .init = lpct_setup, .fini = lpct_teardown, .timeout = 30);
 /* Local helpers                                                       */
 /* ------------------------------------------------------------------ */
 
-/* $LPC_ROOT/<rel>, rel with '/' separators. */
-static const char *root_path(const char *rel)
-{
-	static char buf[4][1024];
-	static int next;
-	char *p = buf[next++ % 4];
-
-	snprintf(p, sizeof(buf[0]), "%s/%s", lpct_root(), rel);
-	return p;
-}
-
 /* 0 when a socket file exists at rel, else -errno / -1 for another type. */
 static int socket_at(const char *rel, mode_t *mode)
 {
 	struct stat st;
 
-	if (lstat(root_path(rel), &st) < 0)
+	if (lstat(lpct_path(rel), &st) < 0)
 		return -errno;
 	if (mode)
 		*mode = st.st_mode & 07777;
@@ -79,85 +65,6 @@ static void raw_ustr(UNICODE_STRING *us, WCHAR *buf, const char *ascii,
 static NTSTATUS create_with_oa(HANDLE *h, OBJECT_ATTRIBUTES *oa)
 {
 	return NtCreatePort(h, oa, 0, 0x100, 0);
-}
-
-/* Make sure the namespace (and its fixed directories) exist before a
- * child drops its privileges: only the root's owner creates them. */
-static void ns_init(void)
-{
-	HANDLE h = lpct_create("\\RPC Control\\init", 0, 0);
-
-	cr_assert_status(NtClose(h), STATUS_SUCCESS);
-}
-
-/* Run fn(arg) in a child process as uid/gid 65534; returns its status. */
-struct nobody {
-	NTSTATUS (*fn)(void *);
-	void *arg;
-	int fd;
-};
-
-static void nobody_child(void *p)
-{
-	struct nobody *n = p;
-	NTSTATUS s;
-
-	if (setgroups(0, NULL) || setgid(NOBODY) || setuid(NOBODY))
-		_exit(90);
-	s = n->fn(n->arg);
-	if (write(n->fd, &s, sizeof(s)) != sizeof(s))
-		_exit(91);
-	_exit(0);
-}
-
-static NTSTATUS as_nobody(NTSTATUS (*fn)(void *), void *arg)
-{
-	struct nobody n = { fn, arg, -1 };
-	NTSTATUS s = (NTSTATUS)0xdeadbeef;
-	int pfd[2];
-	pid_t pid;
-
-	if (geteuid() != 0)
-		cr_skip_test("needs root to switch to uid %d", NOBODY);
-	ns_init();
-	cr_assert_eq(pipe(pfd), 0);
-	n.fd = pfd[1];
-	pid = lpct_fork(nobody_child, &n);
-	close(pfd[1]);
-	cr_assert_eq(read(pfd[0], &s, sizeof(s)), (ssize_t)sizeof(s),
-		     "child did not report a status");
-	close(pfd[0]);
-	cr_assert_eq(lpct_wait(pid), 0);
-	return s;
-}
-
-/* A client thread that connects and gives back its status and handle. */
-struct conn {
-	const char *name;
-	HANDLE h;
-	NTSTATUS s;
-};
-
-static void *connect_thread(void *arg)
-{
-	struct conn *c = arg;
-
-	c->s = lpct_connect(&c->h, c->name, NULL, NULL);
-	return NULL;
-}
-
-/* Connect a client thread to port (named name); returns the server's
- * communication port, the client's port in *client. */
-static HANDLE connect_pair(HANDLE port, const char *name, HANDLE *client)
-{
-	struct conn c = { name, NULL, -1 };
-	pthread_t t = lpct_thread(connect_thread, &c);
-	HANDLE comm = lpct_accept_next(port, NULL);
-
-	lpct_join(t);
-	cr_assert_status(c.s, STATUS_SUCCESS);
-	*client = c.h;
-	return comm;
 }
 
 /* ------------------------------------------------------------------ */
@@ -360,7 +267,7 @@ static int count_one(const char *path, const struct stat *st, int flag,
 static int count_entries(const char *rel)
 {
 	nentries = 0;
-	cr_assert_eq(nftw(root_path(rel), count_one, 16, FTW_PHYS), 0);
+	cr_assert_eq(nftw(lpct_path(rel), count_one, 16, FTW_PHYS), 0);
 	return nentries;
 }
 
@@ -370,7 +277,7 @@ Test(create, unnamed_port_with_null_object_name)
 	HANDLE a = SENTINEL, b = SENTINEL;
 	int before;
 
-	ns_init();
+	lpct_ns_init();
 	before = count_entries("");
 	InitializeObjectAttributes(&oa, NULL, 0, NULL, NULL);
 	cr_assert_status(NtCreatePort(&a, &oa, 0x100, 0x100, 0),
@@ -393,7 +300,7 @@ Test(create, unnamed_port_with_empty_name)
 	HANDLE a = SENTINEL, b = SENTINEL;
 	int before;
 
-	ns_init();
+	lpct_ns_init();
 	before = count_entries("");
 	InitializeObjectAttributes(&oa, &empty, 0, NULL, NULL);
 	cr_assert_status(create_with_oa(&a, &oa), STATUS_SUCCESS);
@@ -419,7 +326,7 @@ Test(create, same_name_twice_collides)
 	cr_assert_eq(h2, SENTINEL);
 	/* The failed attempt left the first port intact. */
 	cr_assert_eq(socket_at(PORT_FILE, NULL), 0);
-	comm = connect_pair(h, PORT, &c);
+	c = lpct_connect_client(h, PORT, NULL, &comm);
 	cr_assert_status(NtClose(c), STATUS_SUCCESS);
 	cr_assert_status(NtClose(comm), STATUS_SUCCESS);
 	cr_assert_status(NtClose(h), STATUS_SUCCESS);
@@ -586,7 +493,7 @@ Test(create, malformed_names_are_object_name_invalid)
 	HANDLE h = SENTINEL;
 	int before;
 
-	ns_init();
+	lpct_ns_init();
 	before = count_entries("");
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		assert_status_in(create_raw(&h, names[i], strlen(names[i])),
@@ -641,11 +548,11 @@ Test(create, missing_directory_is_path_not_found)
 	cr_assert_status(lpct_try_create(&h, "\\A\\B\\C\\D", 0, 0x100),
 			 STATUS_OBJECT_PATH_NOT_FOUND);
 	cr_assert_eq(h, SENTINEL);
-	cr_assert_eq(access(root_path("NoSuchDir"), F_OK), -1,
+	cr_assert_eq(access(lpct_path("NoSuchDir"), F_OK), -1,
 		     "a directory was created");
-	cr_assert_eq(access(root_path("RPC Control/NoSuchDir"), F_OK), -1);
+	cr_assert_eq(access(lpct_path("RPC Control/NoSuchDir"), F_OK), -1);
 	/* A directory made by hand under the root is usable. */
-	cr_assert_eq(mkdir(root_path("RPC Control/Sub"), 0755), 0);
+	cr_assert_eq(mkdir(lpct_path("RPC Control/Sub"), 0755), 0);
 	p = lpct_create("\\RPC Control\\Sub\\x", 0, 0x100);
 	cr_assert_eq(socket_at("RPC Control/Sub/x", NULL), 0);
 	cr_assert_status(NtClose(p), STATUS_SUCCESS);
@@ -660,14 +567,14 @@ Test(create, existing_directory_or_file_at_name_collides)
 			 STATUS_OBJECT_NAME_COLLISION);
 	cr_assert_status(lpct_try_create(&h, "\\windows", 0, 0x100),
 			 STATUS_OBJECT_NAME_COLLISION);
-	fd = open(root_path("RPC Control/file"), O_CREAT | O_WRONLY, 0644);
+	fd = open(lpct_path("RPC Control/file"), O_CREAT | O_WRONLY, 0644);
 	cr_assert_geq(fd, 0);
 	close(fd);
 	cr_assert_status(lpct_try_create(&h, "\\RPC Control\\FILE", 0, 0x100),
 			 STATUS_OBJECT_NAME_COLLISION);
 	cr_assert_eq(h, SENTINEL);
 	/* The file was left alone. */
-	cr_assert_eq(access(root_path("RPC Control/file"), F_OK), 0);
+	cr_assert_eq(access(lpct_path("RPC Control/file"), F_OK), 0);
 }
 
 Test(create, fixed_directories_exist)
@@ -675,11 +582,11 @@ Test(create, fixed_directories_exist)
 	struct stat st;
 	HANDLE h = lpct_create("\\Windows\\ApiPort", 0, 0x100);
 
-	cr_assert_eq(lstat(root_path("RPC Control"), &st), 0);
+	cr_assert_eq(lstat(lpct_path("RPC Control"), &st), 0);
 	cr_assert(S_ISDIR(st.st_mode));
 	cr_assert_eq(st.st_mode & 07777, 01777, "mode %o",
 		     st.st_mode & 07777);
-	cr_assert_eq(lstat(root_path("Windows"), &st), 0);
+	cr_assert_eq(lstat(lpct_path("Windows"), &st), 0);
 	cr_assert(S_ISDIR(st.st_mode));
 	cr_assert_eq(socket_at("Windows/ApiPort", NULL), 0);
 	cr_assert_status(NtClose(h), STATUS_SUCCESS);
@@ -734,7 +641,7 @@ Test(create, directory_lookup_ignores_case)
 	HANDLE h = lpct_create("\\rpc control\\Lower", 0, 0x100), h2;
 
 	cr_assert_eq(socket_at("RPC Control/Lower", NULL), 0);
-	cr_assert_eq(access(root_path("rpc control"), F_OK), -1,
+	cr_assert_eq(access(lpct_path("rpc control"), F_OK), -1,
 		     "a second directory was made");
 	h2 = lpct_create("\\WINDOWS\\Upper", 0, 0x100);
 	cr_assert_eq(socket_at("Windows/Upper", NULL), 0);
@@ -752,7 +659,7 @@ Test(create, name_vanishes_on_close_while_connections_live)
 	lpct_msg m;
 	PVOID ctx = NULL;
 
-	comm = connect_pair(port, PORT, &client);
+	client = lpct_connect_client(port, PORT, NULL, &comm);
 	cr_assert_status(NtClose(port), STATUS_SUCCESS);
 	cr_assert_eq(socket_at(PORT_FILE, NULL), -ENOENT);
 	cr_assert_status(lpct_connect(&c2, PORT, NULL, NULL),
@@ -775,19 +682,9 @@ Test(create, name_vanishes_on_close_while_connections_live)
 	cr_assert_eq(socket_at(PORT_FILE, NULL), -ENOENT);
 }
 
-static void create_and_die(void *arg)
-{
-	HANDLE h;
-
-	if (lpct_try_create(&h, arg, 0, 0x100) != STATUS_SUCCESS)
-		_exit(1);
-	kill(getpid(), SIGKILL);
-	_exit(2);
-}
-
 Test(create, stale_socket_of_killed_server_is_reclaimed)
 {
-	pid_t pid = lpct_fork(create_and_die, PORT);
+	pid_t pid = lpct_fork(lpct_create_and_die, PORT);
 	HANDLE h = SENTINEL, client, comm;
 
 	cr_assert_eq(lpct_wait(pid), 128 + SIGKILL);
@@ -796,7 +693,7 @@ Test(create, stale_socket_of_killed_server_is_reclaimed)
 	cr_assert_neq(h, SENTINEL);
 	cr_assert_eq(socket_at(PORT_FILE, NULL), 0);
 	/* It is the new port that answers. */
-	comm = connect_pair(h, PORT, &client);
+	client = lpct_connect_client(h, PORT, NULL, &comm);
 	cr_assert_status(NtClose(client), STATUS_SUCCESS);
 	cr_assert_status(NtClose(comm), STATUS_SUCCESS);
 	cr_assert_status(NtClose(h), STATUS_SUCCESS);
@@ -885,10 +782,10 @@ static NTSTATUS create_and_close(void *name)
 
 Test(create, nobody_cannot_create_in_namespace_root)
 {
-	cr_assert_status(as_nobody(create_and_close, "\\MyPort"),
+	cr_assert_status(lpct_as_nobody(create_and_close, "\\MyPort"),
 			 STATUS_ACCESS_DENIED);
 	cr_assert_eq(socket_at("MyPort", NULL), -ENOENT);
-	cr_assert_status(as_nobody(create_and_close, "\\Windows\\x"),
+	cr_assert_status(lpct_as_nobody(create_and_close, "\\Windows\\x"),
 			 STATUS_ACCESS_DENIED);
 	cr_assert_eq(socket_at("Windows/x", NULL), -ENOENT);
 }
@@ -897,12 +794,12 @@ Test(create, nobody_can_create_in_rpc_control)
 {
 	HANDLE h = lpct_create(PORT, 0, 0x100);
 
-	cr_assert_status(as_nobody(create_and_close,
+	cr_assert_status(lpct_as_nobody(create_and_close,
 				   "\\RPC Control\\nobody"),
 			 STATUS_SUCCESS);
 	cr_assert_eq(socket_at("RPC Control/nobody", NULL), -ENOENT);
 	/* Another user's live port still collides (not ACCESS_DENIED). */
-	cr_assert_status(as_nobody(create_and_close, PORT),
+	cr_assert_status(lpct_as_nobody(create_and_close, PORT),
 			 STATUS_OBJECT_NAME_COLLISION);
 	cr_assert_eq(socket_at(PORT_FILE, NULL), 0);
 	cr_assert_status(NtClose(h), STATUS_SUCCESS);
@@ -967,7 +864,7 @@ Test(create, close_every_port_kind_succeeds)
 				   NULL);
 	cr_assert_status(NtCreateWaitablePort(&w, &oa, 0, 0x100, 0),
 			 STATUS_SUCCESS);
-	comm = connect_pair(port, PORT, &client);
+	client = lpct_connect_client(port, PORT, NULL, &comm);
 	cr_assert_status(NtClose(client), STATUS_SUCCESS);
 	cr_assert_status(NtClose(comm), STATUS_SUCCESS);
 	cr_assert_status(NtClose(port), STATUS_SUCCESS);
@@ -983,32 +880,22 @@ Test(create, close_every_port_kind_succeeds)
 	cr_assert_status(NtCompleteConnectPort(comm), STATUS_INVALID_HANDLE);
 }
 
-static long elapsed_ms(const struct timespec *t0)
-{
-	struct timespec t1;
-
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	return (t1.tv_sec - t0->tv_sec) * 1000 +
-	       (t1.tv_nsec - t0->tv_nsec) / 1000000;
-}
-
 /* NtClose never waits for a peer (design.md: nothing may hang), however
  * many connections the port carried. */
 Test(create, closing_a_server_with_several_connections_is_prompt)
 {
 	HANDLE port = lpct_create(PORT, 0, 0x100), c[3], s[3];
-	struct timespec t0;
-	long ms;
+	long t0, ms;
 
 	for (int i = 0; i < 3; i++)
-		s[i] = connect_pair(port, PORT, &c[i]);
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+		c[i] = lpct_connect_client(port, PORT, NULL, &s[i]);
+	t0 = lpct_now_ms();
 	for (int i = 0; i < 3; i++)
 		cr_assert_status(NtClose(c[i]), STATUS_SUCCESS);
 	for (int i = 0; i < 3; i++)
 		cr_assert_status(NtClose(s[i]), STATUS_SUCCESS);
 	cr_assert_status(NtClose(port), STATUS_SUCCESS);
-	ms = elapsed_ms(&t0);
+	ms = lpct_now_ms() - t0;
 	cr_assert_lt(ms, 1000, "closing took %ld ms", ms);
 	cr_assert_eq(socket_at(PORT_FILE, NULL), -ENOENT);
 }
@@ -1037,7 +924,7 @@ Test(create, query_basic_information_succeeds_with_zero_return_length)
 	UCHAR info[64];
 	ULONG rl;
 
-	comm = connect_pair(port, PORT, &client);
+	client = lpct_connect_client(port, PORT, NULL, &comm);
 	kinds[0] = port;
 	kinds[1] = u;
 	kinds[2] = client;
@@ -1231,7 +1118,7 @@ Test(create, create_section_named_not_supported)
 					 PAGE_READWRITE, SEC_COMMIT, NULL),
 			 STATUS_NOT_SUPPORTED);
 	cr_assert_eq(s, SENTINEL);
-	cr_assert_eq(access(root_path("RPC Control/section"), F_OK), -1);
+	cr_assert_eq(access(lpct_path("RPC Control/section"), F_OK), -1);
 }
 
 Test(create, create_section_bad_size_is_invalid_parameter_4)

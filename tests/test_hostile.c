@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -31,17 +30,12 @@ static int raw_socket(void)
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/RPC Control/%s",
-		 lpct_root(), NAME);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s",
+		 lpct_path("RPC Control/" NAME));
 	cr_assert_geq(fd, 0);
 	cr_assert_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0,
 		     "connect: %s", strerror(errno));
 	return fd;
-}
-
-static pid_t gettid_(void)
-{
-	return (pid_t)syscall(SYS_gettid);
 }
 
 static void put(int fd, struct lpc_wire *w, const void *body, size_t n)
@@ -55,6 +49,47 @@ static void put(int fd, struct lpc_wire *w, const void *body, size_t n)
 		memcpy(buf + sizeof(*w), body, n);
 	cr_assert_eq(send(fd, buf, sizeof(*w) + n, MSG_NOSIGNAL),
 		     (ssize_t)(sizeof(*w) + n));
+}
+
+/* put() w with a message of the given Type and lengths (MessageId that of
+ * w), of which n bytes go on the wire. */
+static void put_msg(int fd, struct lpc_wire *w, CSHORT type, CSHORT dlen,
+		    CSHORT tlen, size_t n)
+{
+	union {
+		PORT_MESSAGE h;
+		char b[sizeof(PORT_MESSAGE) + 0x200];
+	} body;
+
+	memset(&body, 0, sizeof(body));
+	body.h.u1.s1.DataLength = dlen;
+	body.h.u1.s1.TotalLength = tlen;
+	body.h.u2.s2.Type = type;
+	body.h.MessageId = w->msgid;
+	put(fd, w, &body, n);
+}
+
+/* Send w alone, with the descriptor pass attached (SCM_RIGHTS). */
+static void put_fd(int fd, struct lpc_wire *w, int pass)
+{
+	union {
+		struct cmsghdr h;
+		char b[CMSG_SPACE(sizeof(int))];
+	} ctl;
+	struct iovec iov = { .iov_base = w, .iov_len = sizeof(*w) };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+			     .msg_control = ctl.b,
+			     .msg_controllen = sizeof(ctl.b) };
+	struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+
+	w->magic = LPC_WIRE_MAGIC;
+	w->version = LPC_WIRE_VERSION;
+	memset(&ctl, 0, sizeof(ctl));
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &pass, sizeof(int));
+	cr_assert_eq(sendmsg(fd, &mh, 0), (ssize_t)sizeof(*w));
 }
 
 /* True when the peer shut the socket (EOF) within two seconds. */
@@ -89,7 +124,7 @@ static void *raw_thread(void *arg)
 	struct raw *r = arg;
 	int fd = raw_socket();
 
-	r->tid = gettid_();
+	r->tid = lpct_gettid();
 	if (r->handshake) {
 		struct lpc_wire w = { .op = LPC_OP_CONNECT, .tid = r->tid,
 				      .msgid = 7 };
@@ -168,16 +203,6 @@ static void run(void (*attack)(int, struct raw *), bool handshake)
 	NtClose(port);
 }
 
-static void msg_body(PORT_MESSAGE *h, uint32_t msgid, CSHORT dlen,
-		     CSHORT tlen)
-{
-	memset(h, 0, sizeof(*h) + 64);
-	h->u1.s1.DataLength = dlen;
-	h->u1.s1.TotalLength = tlen;
-	h->u2.s2.Type = LPC_REQUEST;
-	h->MessageId = msgid;
-}
-
 static void garbage(int fd, struct raw *r)
 {
 	char junk[300];
@@ -215,13 +240,12 @@ Test(hostile, truncated_packet)
 static void forged_tid(int fd, struct raw *r)
 {
 	struct lpc_wire w = { .op = LPC_OP_REQUEST, .msgid = 9 };
-	char body[sizeof(PORT_MESSAGE) + 64];
 
 	(void)r;
 	/* Thread 1 is alive, and belongs to another process. */
 	w.tid = 1;
-	msg_body((PORT_MESSAGE *)body, 9, 4, sizeof(PORT_MESSAGE) + 4);
-	put(fd, &w, body, sizeof(PORT_MESSAGE) + 4);
+	put_msg(fd, &w, LPC_REQUEST, 4, sizeof(PORT_MESSAGE) + 4,
+		sizeof(PORT_MESSAGE) + 4);
 }
 
 Test(hostile, forged_client_id)
@@ -233,13 +257,12 @@ static void duplicate_ids(int fd, struct raw *r)
 {
 	struct lpc_wire w = { .op = LPC_OP_REQUEST, .tid = r->tid,
 			      .msgid = 11 };
-	char body[sizeof(PORT_MESSAGE) + 64];
 
 	/* One thread, two outstanding requests with one MessageId: a real
 	 * thread can only wait for one reply at a time. */
-	msg_body((PORT_MESSAGE *)body, 11, 4, sizeof(PORT_MESSAGE) + 4);
-	put(fd, &w, body, sizeof(PORT_MESSAGE) + 4);
-	put(fd, &w, body, sizeof(PORT_MESSAGE) + 4);
+	for (int i = 0; i < 2; i++)
+		put_msg(fd, &w, LPC_REQUEST, 4, sizeof(PORT_MESSAGE) + 4,
+			sizeof(PORT_MESSAGE) + 4);
 }
 
 /* The first request is genuine and queued; the server takes it, then
@@ -269,12 +292,10 @@ static void too_long(int fd, struct raw *r)
 {
 	struct lpc_wire w = { .op = LPC_OP_DATAGRAM, .tid = r->tid,
 			      .msgid = 12 };
-	char body[sizeof(PORT_MESSAGE) + 0x200];
 
 	/* TotalLength beyond the port's maximum. */
-	msg_body((PORT_MESSAGE *)body, 12, 0x180, sizeof(PORT_MESSAGE) + 0x180);
-	((PORT_MESSAGE *)body)->u2.s2.Type = LPC_DATAGRAM;
-	put(fd, &w, body, sizeof(PORT_MESSAGE) + 0x180);
+	put_msg(fd, &w, LPC_DATAGRAM, 0x180, sizeof(PORT_MESSAGE) + 0x180,
+		sizeof(PORT_MESSAGE) + 0x180);
 }
 
 Test(hostile, oversized_total_length)
@@ -286,12 +307,10 @@ static void lying_length(int fd, struct raw *r)
 {
 	struct lpc_wire w = { .op = LPC_OP_DATAGRAM, .tid = r->tid,
 			      .msgid = 13 };
-	char body[sizeof(PORT_MESSAGE) + 64];
 
 	/* DataLength says 60, the packet carries 8. */
-	msg_body((PORT_MESSAGE *)body, 13, 60, sizeof(PORT_MESSAGE) + 60);
-	((PORT_MESSAGE *)body)->u2.s2.Type = LPC_DATAGRAM;
-	put(fd, &w, body, sizeof(PORT_MESSAGE) + 8);
+	put_msg(fd, &w, LPC_DATAGRAM, 60, sizeof(PORT_MESSAGE) + 60,
+		sizeof(PORT_MESSAGE) + 8);
 }
 
 Test(hostile, data_length_disagrees_with_packet)
@@ -303,11 +322,9 @@ static void negative_length(int fd, struct raw *r)
 {
 	struct lpc_wire w = { .op = LPC_OP_DATAGRAM, .tid = r->tid,
 			      .msgid = 14 };
-	char body[sizeof(PORT_MESSAGE) + 64];
 
-	msg_body((PORT_MESSAGE *)body, 14, (CSHORT)0x8004, (CSHORT)0x8030);
-	((PORT_MESSAGE *)body)->u2.s2.Type = LPC_DATAGRAM;
-	put(fd, &w, body, sizeof(PORT_MESSAGE) + 4);
+	put_msg(fd, &w, LPC_DATAGRAM, (CSHORT)0x8004, (CSHORT)0x8030,
+		sizeof(PORT_MESSAGE) + 4);
 }
 
 Test(hostile, lengths_with_the_sign_bit)
@@ -336,12 +353,10 @@ Test(hostile, packet_larger_than_any_message)
 static void unsolicited_reply(int fd, struct raw *r)
 {
 	struct lpc_wire w = { .op = LPC_OP_REPLY, .tid = r->tid,
-			      .target = gettid_(), .msgid = 16 };
-	char body[sizeof(PORT_MESSAGE) + 64];
+			      .target = lpct_gettid(), .msgid = 16 };
 
-	msg_body((PORT_MESSAGE *)body, 16, 4, sizeof(PORT_MESSAGE) + 4);
-	((PORT_MESSAGE *)body)->u2.s2.Type = LPC_REPLY;
-	put(fd, &w, body, sizeof(PORT_MESSAGE) + 4);
+	put_msg(fd, &w, LPC_REPLY, 4, sizeof(PORT_MESSAGE) + 4,
+		sizeof(PORT_MESSAGE) + 4);
 }
 
 Test(hostile, reply_nobody_asked_for)
@@ -365,25 +380,9 @@ Test(hostile, op_only_a_server_may_send)
 static void fd_without_view(int fd, struct raw *r)
 {
 	struct lpc_wire w = { .op = LPC_OP_CONNECT, .tid = r->tid,
-			      .msgid = 17, .magic = LPC_WIRE_MAGIC,
-			      .version = LPC_WIRE_VERSION };
-	union {
-		struct cmsghdr h;
-		char b[CMSG_SPACE(sizeof(int))];
-	} ctl;
-	struct iovec iov = { .iov_base = &w, .iov_len = sizeof(w) };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
-			     .msg_control = ctl.b,
-			     .msg_controllen = sizeof(ctl.b) };
-	struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-	int pass = 0; /* stdin */
+			      .msgid = 17 };
 
-	memset(&ctl, 0, sizeof(ctl));
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(c), &pass, sizeof(int));
-	cr_assert_eq(sendmsg(fd, &mh, 0), (ssize_t)sizeof(w));
+	put_fd(fd, &w, 0); /* stdin */
 }
 
 Test(hostile, passed_fd_without_a_view)
@@ -403,29 +402,14 @@ Test(hostile, view_that_is_not_a_section)
 {
 	HANDLE port = lpct_create(PORT, 0, MAXMSG), comm = (HANDLE)0x55;
 	int fd = raw_socket(), p[2];
-	struct lpc_wire w = { .op = LPC_OP_CONNECT, .tid = gettid_(),
+	struct lpc_wire w = { .op = LPC_OP_CONNECT, .tid = lpct_gettid(),
 			      .msgid = 18, .flags = LPC_WF_VIEW,
-			      .arg0 = 4096, .magic = LPC_WIRE_MAGIC,
-			      .version = LPC_WIRE_VERSION };
-	union {
-		struct cmsghdr h;
-		char b[CMSG_SPACE(sizeof(int))];
-	} ctl;
-	struct iovec iov = { .iov_base = &w, .iov_len = sizeof(w) };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
-			     .msg_control = ctl.b,
-			     .msg_controllen = sizeof(ctl.b) };
-	struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+			      .arg0 = 4096 };
 	lpct_msg m;
 
 	(void)bogus_view;
 	cr_assert_eq(pipe(p), 0);
-	memset(&ctl, 0, sizeof(ctl));
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(c), &p[0], sizeof(int));
-	cr_assert_eq(sendmsg(fd, &mh, 0), (ssize_t)sizeof(w));
+	put_fd(fd, &w, p[0]);
 	cr_assert_status(NtListenPort(port, &m.h), STATUS_SUCCESS);
 	cr_assert_eq(m.h.ClientViewSize, 4096);
 	cr_assert_neq(NtAcceptConnectPort(&comm, NULL, &m.h, TRUE, NULL, NULL),

@@ -12,8 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/syscall.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "helpers.h"
@@ -27,29 +25,13 @@ TestSuite(message, .init = lpct_setup, .fini = lpct_teardown, .timeout = 30);
 /* A receive buffer that survives a bogus ALIGN4(DataLength) copy. */
 #define BIG_BUF 0x20000
 
-static pid_t self_tid(void)
+/* Receive the next message into m within ms (0: poll); of type type. */
+static void recv_type(HANDLE port, PVOID *ctx, lpct_msg *m, long ms,
+		      int type)
 {
-	return (pid_t)syscall(SYS_gettid);
-}
-
-static bool cid_is(const PORT_MESSAGE *m, pid_t pid, pid_t tid)
-{
-	return (uintptr_t)m->ClientId.UniqueProcess == (uintptr_t)pid &&
-	       (uintptr_t)m->ClientId.UniqueThread == (uintptr_t)tid;
-}
-
-static void set_lengths(PORT_MESSAGE *h, int data, int total)
-{
-	h->u1.s1.DataLength = (CSHORT)data;
-	h->u1.s1.TotalLength = (CSHORT)total;
-}
-
-/* Receive with a timeout in ms (0: poll). */
-static NTSTATUS recv_ms(HANDLE port, PVOID *ctx, PORT_MESSAGE *m, long ms)
-{
-	LARGE_INTEGER to = lpct_timeout_ms(ms);
-
-	return NtReplyWaitReceivePortEx(port, ctx, NULL, m, &to);
+	cr_assert_status(lpct_recv_ms(port, ctx, &m->h, ms), STATUS_SUCCESS);
+	cr_assert_eq(m->h.u2.s2.Type, type, "type %d, want %d",
+		     m->h.u2.s2.Type, type);
 }
 
 static void assert_queue_empty(HANDLE port)
@@ -57,49 +39,8 @@ static void assert_queue_empty(HANDLE port)
 	void *buf = aligned_alloc(8, BIG_BUF);
 
 	cr_assert_not_null(buf);
-	cr_assert_status(recv_ms(port, NULL, buf, 0), STATUS_TIMEOUT);
+	cr_assert_status(lpct_recv_ms(port, NULL, buf, 0), STATUS_TIMEOUT);
 	free(buf);
-}
-
-static long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* ---------------------------------------------------------------- */
-/* Connecting a client from a helper thread                          */
-/* ---------------------------------------------------------------- */
-
-struct conn_arg {
-	const char *name;
-	HANDLE h;
-	NTSTATUS s;
-};
-
-static void *connect_thread(void *a)
-{
-	struct conn_arg *c = a;
-
-	c->s = lpct_connect(&c->h, c->name, NULL, NULL);
-	return NULL;
-}
-
-/* Connect a client port to name (served by port) and accept it with
- * context; the client handle is usable by every thread. */
-static HANDLE connect_client(HANDLE port, const char *name, PVOID context,
-			     HANDLE *server)
-{
-	struct conn_arg c = { .name = name };
-	pthread_t t = lpct_thread(connect_thread, &c);
-
-	*server = lpct_accept_next(port, context);
-	lpct_join(t);
-	cr_assert_status(c.s, STATUS_SUCCESS);
-	cr_assert_not_null(c.h);
-	return c.h;
 }
 
 /* ---------------------------------------------------------------- */
@@ -117,7 +58,7 @@ static void *request_thread(void *a)
 {
 	struct req *r = a;
 
-	r->tid = self_tid();
+	r->tid = lpct_gettid();
 	r->s = NtRequestWaitReplyPort(r->port, &r->in.h, &r->out.h);
 	return NULL;
 }
@@ -161,13 +102,13 @@ static void *responder_main(void *a)
 	if (!m)
 		return NULL;
 	for (;;) {
-		if (recv_ms(r->port, NULL, m, 10000) != STATUS_SUCCESS)
+		if (lpct_recv_ms(r->port, NULL, m, 10000) != STATUS_SUCCESS)
 			break;
 		if (m->u2.s2.Type == LPC_DATAGRAM)
 			break;	/* stop */
 		if (m->u2.s2.Type != LPC_REQUEST)
 			continue;
-		set_lengths(m, 0, HDR);
+		lpct_set_lengths(m, 0, HDR);
 		if (NtReplyPort(r->port, m) == STATUS_SUCCESS)
 			r->replies++;
 	}
@@ -207,7 +148,7 @@ Test(message, data_length_beyond_total_length_checked_before_handle)
 		HANDLE h = handles[i];
 
 		lpct_msg_init(&m, "x", 1);
-		set_lengths(&m.h, 0x1000, HDR + 1);
+		lpct_set_lengths(&m.h, 0x1000, HDR + 1);
 		m.h.MessageId = 1;
 		cr_assert_status(NtRequestPort(h, &m.h),
 				 STATUS_INVALID_PARAMETER);
@@ -220,7 +161,7 @@ Test(message, data_length_beyond_total_length_checked_before_handle)
 		cr_assert_status(NtReplyWaitReplyPort(h, &m.h),
 				 STATUS_INVALID_PARAMETER);
 		/* One byte too many. */
-		set_lengths(&m.h, 2, HDR + 1);
+		lpct_set_lengths(&m.h, 2, HDR + 1);
 		cr_assert_status(NtRequestPort(h, &m.h),
 				 STATUS_INVALID_PARAMETER);
 		cr_assert_status(NtRequestWaitReplyPort(h, &m.h, &out.h),
@@ -253,7 +194,7 @@ Test(message, reply_message_id_zero_checked_before_handle)
 
 		lpct_msg_init(&m, "x", 1);
 		m.h.ClientId.UniqueProcess = (HANDLE)(uintptr_t)getpid();
-		m.h.ClientId.UniqueThread = (HANDLE)(uintptr_t)self_tid();
+		m.h.ClientId.UniqueThread = (HANDLE)(uintptr_t)lpct_gettid();
 		m.h.MessageId = 0;
 		cr_assert_status(NtReplyPort(h, &m.h),
 				 STATUS_INVALID_PARAMETER);
@@ -281,7 +222,7 @@ Test(message, total_length_above_port_maximum_is_too_long)
 	lpct_msg m, out;
 
 	lpct_msg_init(&m, "x", 1);
-	set_lengths(&m.h, 1, 0x101);
+	lpct_set_lengths(&m.h, 1, 0x101);
 	cr_assert_status(NtRequestPort(port, &m.h),
 			 STATUS_PORT_MESSAGE_TOO_LONG);
 	cr_assert_status(NtRequestWaitReplyPort(port, &m.h, &out.h),
@@ -296,10 +237,10 @@ Test(message, total_length_above_port_maximum_is_too_long)
 	assert_queue_empty(port);
 
 	lpct_msg_init(&m, "x", 1);
-	set_lengths(&m.h, 1, 0x100);
+	lpct_set_lengths(&m.h, 1, 0x100);
 	cr_assert_status(NtRequestPort(port, &m.h), STATUS_SUCCESS);
 	memset(&out, 0xff, sizeof(out));
-	cr_assert_status(recv_ms(port, NULL, &out.h, 0), STATUS_SUCCESS);
+	cr_assert_status(lpct_recv_ms(port, NULL, &out.h, 0), STATUS_SUCCESS);
 	cr_assert_eq(out.h.u1.s1.TotalLength, 0x100);
 	cr_assert_eq(out.h.u1.s1.DataLength, 1);
 	responder_start(&rs, port);
@@ -311,11 +252,10 @@ Test(message, total_length_above_port_maximum_is_too_long)
 	/* A reply that is too long is refused; the requester still waits
 	 * and takes the right-sized one. */
 	t = start_request(&r, port, "q", 1);
-	cr_assert_status(recv_ms(port, NULL, &m.h, 10000), STATUS_SUCCESS);
-	cr_assert_eq(m.h.u2.s2.Type, LPC_REQUEST);
-	set_lengths(&m.h, 1, 0x101);
+	recv_type(port, NULL, &m, 10000, LPC_REQUEST);
+	lpct_set_lengths(&m.h, 1, 0x101);
 	cr_assert_status(NtReplyPort(port, &m.h), STATUS_PORT_MESSAGE_TOO_LONG);
-	set_lengths(&m.h, 1, 0x100);
+	lpct_set_lengths(&m.h, 1, 0x100);
 	m.data[0] = 'R';
 	cr_assert_status(NtReplyPort(port, &m.h), STATUS_SUCCESS);
 	lpct_join(t);
@@ -326,7 +266,7 @@ Test(message, total_length_above_port_maximum_is_too_long)
 	/* ring3k: DataSize 1, MessageSize 0x1000 on a port of max 28. */
 	tiny = lpct_create(NULL, 0, 28);
 	lpct_msg_init(&m, "x", 1);
-	set_lengths(&m.h, 1, 0x1000);
+	lpct_set_lengths(&m.h, 1, 0x1000);
 	cr_assert_status(NtRequestPort(tiny, &m.h),
 			 STATUS_PORT_MESSAGE_TOO_LONG);
 	cr_assert_status(NtRequestWaitReplyPort(tiny, &m.h, &out.h),
@@ -343,28 +283,26 @@ Test(message, communication_ports_inherit_the_maximum)
 	pthread_t t;
 	lpct_msg m, out;
 
-	client = connect_client(port, PORT, NULL, &comm);
+	client = lpct_connect_client(port, PORT, NULL, &comm);
 	lpct_msg_init(&m, "x", 1);
-	set_lengths(&m.h, 1, 0x81);
+	lpct_set_lengths(&m.h, 1, 0x81);
 	cr_assert_status(NtRequestPort(client, &m.h),
 			 STATUS_PORT_MESSAGE_TOO_LONG);
 	cr_assert_status(NtRequestWaitReplyPort(client, &m.h, &out.h),
 			 STATUS_PORT_MESSAGE_TOO_LONG);
 	cr_assert_status(NtRequestPort(comm, &m.h),
 			 STATUS_PORT_MESSAGE_TOO_LONG);
-	set_lengths(&m.h, 1, 0x80);
+	lpct_set_lengths(&m.h, 1, 0x80);
 	cr_assert_status(NtRequestPort(client, &m.h), STATUS_SUCCESS);
-	cr_assert_status(recv_ms(port, NULL, &out.h, 10000), STATUS_SUCCESS);
-	cr_assert_eq(out.h.u2.s2.Type, LPC_DATAGRAM);
+	recv_type(port, NULL, &out, 10000, LPC_DATAGRAM);
 	cr_assert_eq(out.h.u1.s1.TotalLength, 0x80);
 
 	t = start_request(&r, client, "q", 1);
-	cr_assert_status(recv_ms(port, NULL, &m.h, 10000), STATUS_SUCCESS);
-	cr_assert_eq(m.h.u2.s2.Type, LPC_REQUEST);
-	set_lengths(&m.h, 1, 0x81);
+	recv_type(port, NULL, &m, 10000, LPC_REQUEST);
+	lpct_set_lengths(&m.h, 1, 0x81);
 	cr_assert_status(NtReplyPort(comm, &m.h), STATUS_PORT_MESSAGE_TOO_LONG);
 	cr_assert_status(NtReplyPort(port, &m.h), STATUS_PORT_MESSAGE_TOO_LONG);
-	set_lengths(&m.h, 1, 0x80);
+	lpct_set_lengths(&m.h, 1, 0x80);
 	cr_assert_status(NtReplyPort(comm, &m.h), STATUS_SUCCESS);
 	lpct_join(t);
 	cr_assert_status(r.s, STATUS_SUCCESS);
@@ -392,7 +330,7 @@ Test(message, zero_max_message_length_port_refuses_every_send)
 	port = lpct_create(PORT, 0, 0);
 	cr_assert_status(NtRequestPort(port, &m.h),
 			 STATUS_PORT_MESSAGE_TOO_LONG);
-	client = connect_client(port, PORT, NULL, &comm);
+	client = lpct_connect_client(port, PORT, NULL, &comm);
 	cr_assert_status(NtRequestPort(client, &m.h),
 			 STATUS_PORT_MESSAGE_TOO_LONG);
 	cr_assert_status(NtRequestWaitReplyPort(client, &m.h, &out.h),
@@ -421,13 +359,13 @@ Test(message, total_length_above_data_length_is_delivered_unchanged)
 	lpct_msg m;
 	PVOID ctx;
 
-	client = connect_client(port, PORT, (PVOID)0x1234, &comm);
+	client = lpct_connect_client(port, PORT, (PVOID)0x1234, &comm);
 	lpct_msg_init(&m, data, 16);
-	set_lengths(&m.h, 4, 48);
+	lpct_set_lengths(&m.h, 4, 48);
 	cr_assert_status(NtRequestPort(client, &m.h), STATUS_SUCCESS);
 	memset(&m, 0xff, sizeof(m));
 	ctx = NULL;
-	cr_assert_status(recv_ms(port, &ctx, &m.h, 10000), STATUS_SUCCESS);
+	cr_assert_status(lpct_recv_ms(port, &ctx, &m.h, 10000), STATUS_SUCCESS);
 	cr_assert_eq(ctx, (PVOID)0x1234);
 	cr_assert_eq(m.h.u2.s2.Type, LPC_DATAGRAM);
 	cr_assert_eq(m.h.u1.s1.DataLength, 4);
@@ -436,17 +374,16 @@ Test(message, total_length_above_data_length_is_delivered_unchanged)
 	cr_assert_eq(m.data[4], 0xff, "only ALIGN4(DataLength) is copied");
 
 	lpct_msg_init(&m, data, 16);
-	set_lengths(&m.h, 4, 48);
+	lpct_set_lengths(&m.h, 4, 48);
 	t = start_request_msg(&r, client, &m);
 	memset(&m, 0xff, sizeof(m));
-	cr_assert_status(recv_ms(port, NULL, &m.h, 10000), STATUS_SUCCESS);
-	cr_assert_eq(m.h.u2.s2.Type, LPC_REQUEST);
+	recv_type(port, NULL, &m, 10000, LPC_REQUEST);
 	cr_assert_eq(m.h.u1.s1.DataLength, 4);
 	cr_assert_eq(m.h.u1.s1.TotalLength, 48);
 	cr_assert_eq(memcmp(m.data, "ABCD", 4), 0);
 	cr_assert_eq(m.data[4], 0xff);
 	memcpy(m.data, "wxyz1234", 8);
-	set_lengths(&m.h, 4, 48);
+	lpct_set_lengths(&m.h, 4, 48);
 	cr_assert_status(NtReplyPort(comm, &m.h), STATUS_SUCCESS);
 	lpct_join(t);
 	cr_assert_status(r.s, STATUS_SUCCESS);
@@ -469,26 +406,24 @@ Test(message, data_length_zero_is_legal)
 	lpct_msg m;
 
 	lpct_msg_init(&m, "zz", 2);
-	set_lengths(&m.h, 0, HDR);
+	lpct_set_lengths(&m.h, 0, HDR);
 	cr_assert_status(NtRequestPort(port, &m.h), STATUS_SUCCESS);
 	memset(&m, 0xff, sizeof(m));
-	cr_assert_status(recv_ms(port, NULL, &m.h, 0), STATUS_SUCCESS);
-	cr_assert_eq(m.h.u2.s2.Type, LPC_DATAGRAM);
+	recv_type(port, NULL, &m, 0, LPC_DATAGRAM);
 	cr_assert_eq(m.h.u1.s1.DataLength, 0);
 	cr_assert_eq(m.h.u1.s1.TotalLength, HDR);
 	cr_assert_eq(m.data[0], 0xff, "no data byte is copied");
 
 	lpct_msg_init(&m, "zz", 2);
-	set_lengths(&m.h, 0, HDR);
+	lpct_set_lengths(&m.h, 0, HDR);
 	t = start_request_msg(&r, port, &m);
 	memset(&m, 0xff, sizeof(m));
-	cr_assert_status(recv_ms(port, NULL, &m.h, 10000), STATUS_SUCCESS);
-	cr_assert_eq(m.h.u2.s2.Type, LPC_REQUEST);
+	recv_type(port, NULL, &m, 10000, LPC_REQUEST);
 	cr_assert_eq(m.h.u1.s1.DataLength, 0);
 	cr_assert_eq(m.h.u1.s1.TotalLength, HDR);
 	cr_assert_eq(m.data[0], 0xff);
 	m.data[0] = 'x';
-	set_lengths(&m.h, 0, HDR);
+	lpct_set_lengths(&m.h, 0, HDR);
 	cr_assert_status(NtReplyPort(port, &m.h), STATUS_SUCCESS);
 	lpct_join(t);
 	cr_assert_status(r.s, STATUS_SUCCESS);
@@ -532,7 +467,8 @@ Test(message, lengths_of_0x8000_and_above_fail)
 	memset(big, 'b', BIG_BUF);
 	memset(big, 0, sizeof(*big));
 	for (size_t i = 0; i < N_HUGE; i++) {
-		set_lengths(big, huge_lengths[i].data, huge_lengths[i].total);
+		lpct_set_lengths(big, huge_lengths[i].data,
+				 huge_lengths[i].total);
 		s = NtRequestPort(port, big);
 		cr_assert(is_length_error(s),
 			  "NtRequestPort DataLength 0x%x TotalLength 0x%x: "
@@ -544,7 +480,8 @@ Test(message, lengths_of_0x8000_and_above_fail)
 
 	responder_start(&rs, port);
 	for (size_t i = 0; i < N_HUGE; i++) {
-		set_lengths(big, huge_lengths[i].data, huge_lengths[i].total);
+		lpct_set_lengths(big, huge_lengths[i].data,
+				 huge_lengths[i].total);
 		big->u2.ZeroInit = 0;
 		s = NtRequestWaitReplyPort(port, big, out);
 		cr_assert(is_length_error(s),
@@ -558,11 +495,11 @@ Test(message, lengths_of_0x8000_and_above_fail)
 
 	/* Replies to a thread that really waits. */
 	t = start_request(&r, port, "q", 1);
-	cr_assert_status(recv_ms(port, NULL, &m.h, 10000), STATUS_SUCCESS);
-	cr_assert_eq(m.h.u2.s2.Type, LPC_REQUEST);
+	recv_type(port, NULL, &m, 10000, LPC_REQUEST);
 	memcpy(big, &m.h, sizeof(m.h));
 	for (size_t i = 0; i < N_HUGE; i++) {
-		set_lengths(big, huge_lengths[i].data, huge_lengths[i].total);
+		lpct_set_lengths(big, huge_lengths[i].data,
+				 huge_lengths[i].total);
 		s = NtReplyPort(port, big);
 		cr_assert(is_length_error(s),
 			  "NtReplyPort DataLength 0x%x TotalLength 0x%x: "
@@ -572,7 +509,7 @@ Test(message, lengths_of_0x8000_and_above_fail)
 	}
 	lpct_msg_init(&m, "ok", 3);
 	memcpy(&m.h, big, sizeof(m.h));
-	set_lengths(&m.h, 3, HDR + 3);
+	lpct_set_lengths(&m.h, 3, HDR + 3);
 	cr_assert_status(NtReplyPort(port, &m.h), STATUS_SUCCESS);
 	lpct_join(t);
 	cr_assert_status(r.s, STATUS_SUCCESS);
@@ -611,23 +548,21 @@ Test(message, copies_align4_data_bytes_in_both_directions)
 		up[i] = (char)('a' + i % 26);
 		down[i] = (char)('A' + i % 26);
 	}
-	client = connect_client(port, PORT, NULL, &comm);
+	client = lpct_connect_client(port, PORT, NULL, &comm);
 	loop = lpct_create(NULL, 0, 0x100);
 	for (int n = 1; n <= 9; n++) {
 		struct req r;
 		pthread_t t;
 
 		lpct_msg_init(&in, up, 64);
-		set_lengths(&in.h, n, HDR + n);
+		lpct_set_lengths(&in.h, n, HDR + n);
 		t = start_request_msg(&r, client, &in);
 		memset(&m, 0xff, sizeof(m));
-		cr_assert_status(recv_ms(port, NULL, &m.h, 10000),
-				 STATUS_SUCCESS);
-		cr_assert_eq(m.h.u2.s2.Type, LPC_REQUEST);
+		recv_type(port, NULL, &m, 10000, LPC_REQUEST);
 		cr_assert_eq(m.h.u1.s1.DataLength, n);
 		check_align4(&m, up, n, "request");
 		memcpy(m.data, down, 64);
-		set_lengths(&m.h, n, HDR + n);
+		lpct_set_lengths(&m.h, n, HDR + n);
 		cr_assert_status(NtReplyPort(comm, &m.h), STATUS_SUCCESS);
 		lpct_join(t);
 		cr_assert_status(r.s, STATUS_SUCCESS);
@@ -636,20 +571,19 @@ Test(message, copies_align4_data_bytes_in_both_directions)
 
 		/* Server to client datagram. */
 		lpct_msg_init(&in, down, 64);
-		set_lengths(&in.h, n, HDR + n);
+		lpct_set_lengths(&in.h, n, HDR + n);
 		cr_assert_status(NtRequestPort(comm, &in.h), STATUS_SUCCESS);
 		memset(&m, 0xff, sizeof(m));
-		cr_assert_status(recv_ms(client, NULL, &m.h, 10000),
-				 STATUS_SUCCESS);
-		cr_assert_eq(m.h.u2.s2.Type, LPC_DATAGRAM);
+		recv_type(client, NULL, &m, 10000, LPC_DATAGRAM);
 		check_align4(&m, down, n, "server datagram");
 
 		/* Through an unconnected port. */
 		lpct_msg_init(&in, up, 64);
-		set_lengths(&in.h, n, HDR + n);
+		lpct_set_lengths(&in.h, n, HDR + n);
 		cr_assert_status(NtRequestPort(loop, &in.h), STATUS_SUCCESS);
 		memset(&m, 0xff, sizeof(m));
-		cr_assert_status(recv_ms(loop, NULL, &m.h, 0), STATUS_SUCCESS);
+		cr_assert_status(lpct_recv_ms(loop, NULL, &m.h, 0),
+				 STATUS_SUCCESS);
 		check_align4(&m, up, n, "loop-back datagram");
 	}
 	cr_assert_status(NtClose(loop), STATUS_SUCCESS);
@@ -658,24 +592,11 @@ Test(message, copies_align4_data_bytes_in_both_directions)
 	cr_assert_status(NtClose(port), STATUS_SUCCESS);
 }
 
-static HANDLE create_waitable(const char *name, ULONG max_msg)
-{
-	OBJECT_ATTRIBUTES oa;
-	HANDLE h = NULL;
-
-	InitializeObjectAttributes(&oa, name ? lpct_ustr(name) : NULL, 0, NULL,
-				   NULL);
-	cr_assert_status(NtCreateWaitablePort(&h, &oa, 0, max_msg, 0),
-			 STATUS_SUCCESS);
-	cr_assert_not_null(h);
-	return h;
-}
-
 /* ring3k test_port_message_copy: what the receiver sees is the sender's
  * buffer as it was when it sent, not when the message is received. */
 Test(message, message_captured_at_send_time)
 {
-	HANDLE port = create_waitable(PORT, 0x100), comm, client, loop;
+	HANDLE port = lpct_create_waitable(PORT, 0, 0x100), comm, client, loop;
 	LARGE_INTEGER to = lpct_timeout_ms(10000);
 	struct req r;
 	pthread_t t;
@@ -686,16 +607,15 @@ Test(message, message_captured_at_send_time)
 	lpct_msg_init(&d, "XXXXXXXX", 8);
 	cr_assert_status(NtRequestPort(loop, &d.h), STATUS_SUCCESS);
 	memset(d.data, 'Y', 8);
-	cr_assert_status(recv_ms(loop, NULL, &m.h, 0), STATUS_SUCCESS);
+	cr_assert_status(lpct_recv_ms(loop, NULL, &m.h, 0), STATUS_SUCCESS);
 	cr_assert_eq(memcmp(m.data, "XXXXXXXX", 8), 0);
 
 	/* Datagram through a client port. */
-	client = connect_client(port, PORT, NULL, &comm);
+	client = lpct_connect_client(port, PORT, NULL, &comm);
 	lpct_msg_init(&d, "XXXXXXXX", 8);
 	cr_assert_status(NtRequestPort(client, &d.h), STATUS_SUCCESS);
 	memset(d.data, 'Y', 8);
-	cr_assert_status(recv_ms(port, NULL, &m.h, 10000), STATUS_SUCCESS);
-	cr_assert_eq(m.h.u2.s2.Type, LPC_DATAGRAM);
+	recv_type(port, NULL, &m, 10000, LPC_DATAGRAM);
 	cr_assert_eq(memcmp(m.data, "XXXXXXXX", 8), 0);
 
 	/* A request, changed once it is queued but before it is received. */
@@ -703,8 +623,7 @@ Test(message, message_captured_at_send_time)
 	cr_assert_status(NtWaitForSingleObject(port, FALSE, &to),
 			 STATUS_SUCCESS);
 	memset(r.in.data, 'Y', 8);
-	cr_assert_status(recv_ms(port, NULL, &m.h, 10000), STATUS_SUCCESS);
-	cr_assert_eq(m.h.u2.s2.Type, LPC_REQUEST);
+	recv_type(port, NULL, &m, 10000, LPC_REQUEST);
 	cr_assert_eq(memcmp(m.data, "XXXXXXXX", 8), 0);
 
 	/* The reply, changed as soon as NtReplyPort returns. */
@@ -743,7 +662,7 @@ Test(message, unconnected_port_loops_back)
 	cr_assert_null(ctx);
 	cr_assert_eq(m.h.u2.s2.Type, LPC_REQUEST);
 	cr_assert_str_eq((char *)m.data, "ping");
-	cr_assert(cid_is(&m.h, getpid(), r.tid));
+	cr_assert(lpct_cid_is(&m.h, getpid(), r.tid));
 	cr_assert_neq(m.h.MessageId, 0);
 	id = m.h.MessageId;
 	strcpy((char *)m.data, "pong");
@@ -752,17 +671,17 @@ Test(message, unconnected_port_loops_back)
 	cr_assert_status(r.s, STATUS_SUCCESS);
 	cr_assert_eq(r.out.h.u2.s2.Type, LPC_REPLY);
 	cr_assert_eq(r.out.h.MessageId, id);
-	cr_assert(cid_is(&r.out.h, getpid(), r.tid));
+	cr_assert(lpct_cid_is(&r.out.h, getpid(), r.tid));
 	cr_assert_str_eq((char *)r.out.data, "pong");
 
 	lpct_msg_init(&m, "dgram", 6);
 	cr_assert_status(NtRequestPort(port, &m.h), STATUS_SUCCESS);
 	ctx = (PVOID)0x55;
 	memset(&m, 0xff, sizeof(m));
-	cr_assert_status(recv_ms(port, &ctx, &m.h, 0), STATUS_SUCCESS);
+	cr_assert_status(lpct_recv_ms(port, &ctx, &m.h, 0), STATUS_SUCCESS);
 	cr_assert_null(ctx);
 	cr_assert_eq(m.h.u2.s2.Type, LPC_DATAGRAM);
-	cr_assert(cid_is(&m.h, getpid(), self_tid()));
+	cr_assert(lpct_cid_is(&m.h, getpid(), lpct_gettid()));
 	cr_assert_neq(m.h.MessageId, 0);
 	cr_assert_neq(m.h.MessageId, id);
 	cr_assert_str_eq((char *)m.data, "dgram");
@@ -782,7 +701,7 @@ static void *two_requests(void *a)
 	struct two_req *q = a;
 	lpct_msg in;
 
-	q->tid = self_tid();
+	q->tid = lpct_gettid();
 	for (int i = 0; i < 2; i++) {
 		lpct_msg_init(&in, i ? "second" : "first", i ? 7 : 6);
 		memset(&q->out[i], 0xff, sizeof(q->out[i]));
@@ -812,7 +731,7 @@ Test(message, connection_port_handle_takes_requests_without_connecting)
 		cr_assert_null(ctx, "PortContext of a connection port message");
 		cr_assert_eq(m.h.u2.s2.Type, LPC_REQUEST);
 		cr_assert_str_eq((char *)m.data, i ? "second" : "first");
-		cr_assert(cid_is(&m.h, getpid(), q.tid));
+		cr_assert(lpct_cid_is(&m.h, getpid(), q.tid));
 		ids[i] = m.h.MessageId;
 		cr_assert_neq(ids[i], 0);
 		if (i)
@@ -843,7 +762,7 @@ Test(message, datagram_delivered_as_lpc_datagram_sender_buffer_unchanged)
 	lpct_msg m, before, out;
 	PVOID ctx;
 
-	client = connect_client(port, PORT, (PVOID)0xf00baa, &comm);
+	client = lpct_connect_client(port, PORT, (PVOID)0xf00baa, &comm);
 	loop = lpct_create(NULL, 0, 0x100);
 	senders[0] = client, receivers[0] = port;
 	senders[1] = comm, receivers[1] = client;
@@ -863,7 +782,8 @@ Test(message, datagram_delivered_as_lpc_datagram_sender_buffer_unchanged)
 
 		ctx = (PVOID)0x99;
 		memset(&out, 0xff, sizeof(out));
-		cr_assert_status(recv_ms(receivers[i], &ctx, &out.h, 10000),
+		cr_assert_status(lpct_recv_ms(receivers[i], &ctx, &out.h,
+					      10000),
 				 STATUS_SUCCESS);
 		cr_assert_eq(ctx, contexts[i], "sender %d: PortContext %p", i,
 			     ctx);
@@ -871,7 +791,7 @@ Test(message, datagram_delivered_as_lpc_datagram_sender_buffer_unchanged)
 		cr_assert_eq(out.h.u2.s2.DataInfoOffset, 0);
 		cr_assert_eq(out.h.u1.s1.DataLength, 9);
 		cr_assert_eq(out.h.u1.s1.TotalLength, HDR + 9);
-		cr_assert(cid_is(&out.h, getpid(), self_tid()),
+		cr_assert(lpct_cid_is(&out.h, getpid(), lpct_gettid()),
 			  "sender %d: ClientId %p.%p", i,
 			  out.h.ClientId.UniqueProcess,
 			  out.h.ClientId.UniqueThread);
@@ -940,8 +860,7 @@ Test(message, request_type_rules)
 	m.h.ClientViewSize = (SIZE_T)0xdeadbeefcafef00dULL;
 	t = start_request_msg(&r, port, &m);
 	memset(&m, 0xff, sizeof(m));
-	cr_assert_status(recv_ms(port, NULL, &m.h, 10000), STATUS_SUCCESS);
-	cr_assert_eq(m.h.u2.s2.Type, LPC_REQUEST);
+	recv_type(port, NULL, &m, 10000, LPC_REQUEST);
 	cr_assert_eq(m.h.ClientViewSize, 0,
 		     "CallbackId/ClientViewSize 0x%zx: all 8 bytes zeroed",
 		     (size_t)m.h.ClientViewSize);
@@ -971,7 +890,8 @@ static void expect_msg(HANDLE port, int type, const char *data, lpct_msg *m,
 	PVOID ctx = (PVOID)0x5a5a;
 
 	memset(m, 0, sizeof(*m));
-	cr_assert_status(recv_ms(port, &ctx, &m->h, 10000), STATUS_SUCCESS);
+	cr_assert_status(lpct_recv_ms(port, &ctx, &m->h, 10000),
+			 STATUS_SUCCESS);
 	cr_assert_eq(m->h.u2.s2.Type, type, "want type %d (%s), got %d (%s)",
 		     type, data, m->h.u2.s2.Type, (char *)m->data);
 	cr_assert_str_eq((char *)m->data, data);
@@ -1016,7 +936,7 @@ Test(message, fifo_order_across_datagrams_and_requests)
 	pthread_t t;
 	lpct_msg m1, m2, m;
 
-	client = connect_client(port, PORT, c, &comm);
+	client = lpct_connect_client(port, PORT, c, &comm);
 	f.client = client;
 	f.fail = 0;
 	send_dgram(client, "D1");
@@ -1055,33 +975,21 @@ Test(message, fifo_order_across_datagrams_and_requests)
  * leaves the datagram queued before it in place. */
 Test(message, listen_leaves_queued_datagram_in_place)
 {
-	HANDLE port = lpct_create(PORT, 0, 0x100), comm = NULL;
-	struct conn_arg c = { .name = PORT };
-	pthread_t t;
+	HANDLE port = lpct_create(PORT, 0, 0x100), comm, client;
 	lpct_msg m;
 	PVOID ctx;
 
 	send_dgram(port, "queued");
-	t = lpct_thread(connect_thread, &c);
-	memset(&m, 0xff, sizeof(m));
-	cr_assert_status(NtListenPort(port, &m.h), STATUS_SUCCESS);
-	cr_assert_eq(m.h.u2.s2.Type, LPC_CONNECTION_REQUEST);
-	cr_assert_status(NtAcceptConnectPort(&comm, NULL, &m.h, TRUE, NULL,
-					     NULL),
-			 STATUS_SUCCESS);
-	cr_assert_status(NtCompleteConnectPort(comm), STATUS_SUCCESS);
-	lpct_join(t);
-	cr_assert_status(c.s, STATUS_SUCCESS);
-	send_dgram(c.h, "after");
+	client = lpct_connect_client(port, PORT, NULL, &comm);
+	send_dgram(client, "after");
 	ctx = (PVOID)1;
 	memset(&m, 0, sizeof(m));
-	cr_assert_status(recv_ms(port, &ctx, &m.h, 0), STATUS_SUCCESS);
-	cr_assert_eq(m.h.u2.s2.Type, LPC_DATAGRAM);
+	recv_type(port, &ctx, &m, 0, LPC_DATAGRAM);
 	cr_assert_str_eq((char *)m.data, "queued");
 	cr_assert_null(ctx);
 	expect_msg(port, LPC_DATAGRAM, "after", &m, comm);
 	assert_queue_empty(port);
-	cr_assert_status(NtClose(c.h), STATUS_SUCCESS);
+	cr_assert_status(NtClose(client), STATUS_SUCCESS);
 	cr_assert_status(NtClose(comm), STATUS_SUCCESS);
 	cr_assert_status(NtClose(port), STATUS_SUCCESS);
 }
@@ -1150,8 +1058,7 @@ Test(message, receive_buffer_checked_before_waiting_nothing_consumed)
 						  &zero),
 			 STATUS_DATATYPE_MISALIGNMENT);
 	memset(&m, 0, sizeof(m));
-	cr_assert_status(recv_ms(port, NULL, &m.h, 0), STATUS_SUCCESS);
-	cr_assert_eq(m.h.u2.s2.Type, LPC_DATAGRAM);
+	recv_type(port, NULL, &m, 0, LPC_DATAGRAM);
 	cr_assert_str_eq((char *)m.data, "keep-me-queued!");
 	assert_queue_empty(port);
 	munmap(page, 2 * pg);
@@ -1191,9 +1098,9 @@ Test(message, client_port_receive_after_server_close_is_disconnected)
 	HANDLE port = lpct_create(PORT, 0, 0x100), comm, client;
 	lpct_msg m, out;
 
-	client = connect_client(port, PORT, NULL, &comm);
+	client = lpct_connect_client(port, PORT, NULL, &comm);
 	cr_assert_status(NtClose(comm), STATUS_SUCCESS);
-	cr_assert_status(recv_ms(client, NULL, &m.h, 5000),
+	cr_assert_status(lpct_recv_ms(client, NULL, &m.h, 5000),
 			 STATUS_PORT_DISCONNECTED);
 	lpct_msg_init(&m, "x", 1);
 	cr_assert_status(NtRequestPort(client, &m.h), STATUS_PORT_DISCONNECTED);
@@ -1247,7 +1154,7 @@ Test(message, client_port_receive_after_server_exit_is_disconnected)
 	cr_assert_status(lpct_connect(&client, PORT, NULL, NULL),
 			 STATUS_SUCCESS);
 	cr_assert_eq(lpct_wait(pid), 0);
-	cr_assert_status(recv_ms(client, NULL, &m.h, 5000),
+	cr_assert_status(lpct_recv_ms(client, NULL, &m.h, 5000),
 			 STATUS_PORT_DISCONNECTED);
 	lpct_msg_init(&m, "x", 1);
 	cr_assert_status(NtRequestPort(client, &m.h), STATUS_PORT_DISCONNECTED);
@@ -1261,10 +1168,10 @@ Test(message, client_port_receive_after_server_exit_is_disconnected)
 
 Test(message, waitable_port_signalled_while_a_message_is_queued)
 {
-	HANDLE port = create_waitable(PORT, 0x100), plain, comm, client;
+	HANDLE port = lpct_create_waitable(PORT, 0, 0x100), plain, comm, client;
 	LARGE_INTEGER zero = { .QuadPart = 0 };
 	LARGE_INTEGER t50 = lpct_timeout_ms(50), t10s = lpct_timeout_ms(10000);
-	struct conn_arg c = { .name = PORT };
+	struct lpct_conn c = { .name = PORT };
 	struct req r;
 	pthread_t t;
 	lpct_msg m;
@@ -1278,10 +1185,10 @@ Test(message, waitable_port_signalled_while_a_message_is_queued)
 
 	cr_assert_status(NtWaitForSingleObject(port, FALSE, &zero),
 			 STATUS_TIMEOUT);
-	t0 = now_ms();
+	t0 = lpct_now_ms();
 	cr_assert_status(NtWaitForSingleObject(port, FALSE, &t50),
 			 STATUS_TIMEOUT);
-	cr_assert_geq(now_ms() - t0, 40);
+	cr_assert_geq(lpct_now_ms() - t0, 40);
 
 	send_dgram(port, "here");
 	cr_assert_status(NtWaitForSingleObject(port, FALSE, &zero),
@@ -1293,7 +1200,7 @@ Test(message, waitable_port_signalled_while_a_message_is_queued)
 			 STATUS_TIMEOUT);
 
 	/* A blocking wait woken by a connection request, then a request. */
-	t = lpct_thread(connect_thread, &c);
+	t = lpct_thread(lpct_connect_thread, &c);
 	cr_assert_status(NtWaitForSingleObject(port, FALSE, NULL),
 			 STATUS_SUCCESS);
 	comm = lpct_accept_next(port, NULL);
@@ -1303,8 +1210,7 @@ Test(message, waitable_port_signalled_while_a_message_is_queued)
 	t = start_request(&r, client, "wake", 5);
 	cr_assert_status(NtWaitForSingleObject(port, FALSE, &t10s),
 			 STATUS_SUCCESS);
-	cr_assert_status(recv_ms(port, NULL, &m.h, 0), STATUS_SUCCESS);
-	cr_assert_eq(m.h.u2.s2.Type, LPC_REQUEST);
+	recv_type(port, NULL, &m, 0, LPC_REQUEST);
 	cr_assert_str_eq((char *)m.data, "wake");
 	cr_assert_status(NtReplyPort(comm, &m.h), STATUS_SUCCESS);
 	lpct_join(t);
@@ -1321,7 +1227,7 @@ Test(message, waitable_port_signalled_while_a_message_is_queued)
  * queued through the connection port handle or sent by a client port. */
 Test(message, waitable_port_fd_readable_while_a_message_is_queued)
 {
-	HANDLE port = create_waitable(PORT, 0x100), comm, client;
+	HANDLE port = lpct_create_waitable(PORT, 0, 0x100), comm, client;
 	int fd = lpc_port_fd(port);
 	struct pollfd p = { .fd = fd, .events = POLLIN };
 	lpct_msg m;
@@ -1329,15 +1235,16 @@ Test(message, waitable_port_fd_readable_while_a_message_is_queued)
 	cr_assert_geq(fd, 0);
 	send_dgram(port, "local");
 	cr_assert_eq(poll(&p, 1, 0), 1, "not readable with a queued message");
-	cr_assert_status(recv_ms(port, NULL, &m.h, 0), STATUS_SUCCESS);
+	cr_assert_status(lpct_recv_ms(port, NULL, &m.h, 0), STATUS_SUCCESS);
 	cr_assert_str_eq((char *)m.data, "local");
 
-	client = connect_client(port, PORT, NULL, &comm);
+	client = lpct_connect_client(port, PORT, NULL, &comm);
 	send_dgram(client, "remote");
 	p.revents = 0;
 	cr_assert_eq(poll(&p, 1, 10000), 1,
 		     "not readable after a client port's NtRequestPort");
-	for (int i = 0; recv_ms(port, NULL, &m.h, 0) == STATUS_TIMEOUT; i++) {
+	for (int i = 0; lpct_recv_ms(port, NULL, &m.h, 0) == STATUS_TIMEOUT;
+	     i++) {
 		cr_assert_lt(i, 1000, "readable, but nothing to receive");
 		cr_assert_eq(poll(&p, 1, 10000), 1);
 	}
@@ -1372,7 +1279,7 @@ static void waitable_client_main(void *a)
  * client in another process. */
 Test(message, waitable_port_fd_polls_readable_for_a_forked_client)
 {
-	HANDLE port = create_waitable(PORT, 0x100), comm = NULL;
+	HANDLE port = lpct_create_waitable(PORT, 0, 0x100), comm = NULL;
 	LARGE_INTEGER t10s = lpct_timeout_ms(10000);
 	bool hello = false, ping = false, closed = false;
 	int fd = lpc_port_fd(port), spurious = 0;
@@ -1394,7 +1301,7 @@ Test(message, waitable_port_fd_polls_readable_for_a_forked_client)
 			     comm, hello, ping);
 		cr_assert(p.revents & POLLIN);
 		ctx = (PVOID)1;
-		s = recv_ms(port, &ctx, &m.h, 0);
+		s = lpct_recv_ms(port, &ctx, &m.h, 0);
 		if (s == STATUS_TIMEOUT) {
 			cr_assert_lt(++spurious, 1000,
 				     "fd readable, nothing to receive (comm %p "

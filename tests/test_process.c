@@ -10,17 +10,14 @@
  * step through their exit code and the parent asserts lpct_wait() == 0.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <grp.h>
 #include <semaphore.h>
 #include <signal.h>
 #include <stdatomic.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -29,81 +26,14 @@
 TestSuite(process, .init = lpct_setup, .fini = lpct_teardown, .timeout = 30);
 
 #define PORT "\\RPC Control\\process"
-#define PORT_LEAF "process"
+#define PORT_FILE "RPC Control/process"
 #define CHILD_PORT "\\RPC Control\\process-child"
 
-#define RECV_MS 10000
-#define QUIET_MS 200
-
 #define H(x) ((HANDLE)(uintptr_t)(x))
-
-#define CHILD_CHECK(cond, code)                                                \
-	do {                                                                   \
-		if (!(cond))                                                   \
-			_exit(code);                                           \
-	} while (0)
 
 /* ------------------------------------------------------------------ */
 /* Helpers                                                             */
 /* ------------------------------------------------------------------ */
-
-static pid_t tid_self(void)
-{
-	return (pid_t)syscall(SYS_gettid);
-}
-
-static int msg_type(const lpct_msg *m)
-{
-	return m->h.u2.s2.Type & 0x0fff;
-}
-
-static NTSTATUS recv_ms(HANDLE port, PVOID *ctx, lpct_msg *m, long ms)
-{
-	LARGE_INTEGER t = lpct_timeout_ms(ms);
-
-	memset(&m->h, 0, sizeof(m->h));
-	return NtReplyWaitReceivePortEx(port, ctx, NULL, &m->h, &t);
-}
-
-static void recv_ok(HANDLE port, PVOID *ctx, lpct_msg *m)
-{
-	cr_assert_status(recv_ms(port, ctx, m, RECV_MS), STATUS_SUCCESS);
-}
-
-static void assert_quiet(HANDLE port)
-{
-	lpct_msg m;
-	NTSTATUS s = recv_ms(port, NULL, &m, QUIET_MS);
-
-	cr_assert_eq(s, STATUS_TIMEOUT, "unexpected: 0x%08x, type %d",
-		     (unsigned)s, msg_type(&m));
-}
-
-/* First thing in every forked child: die with the test. */
-static void child_enter(void)
-{
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
-}
-
-static const char *sock_path(const char *leaf)
-{
-	static char path[512];
-
-	snprintf(path, sizeof(path), "%s/RPC Control/%s", lpct_root(), leaf);
-	return path;
-}
-
-static char read_byte(int fd)
-{
-	char b = 0;
-	ssize_t n;
-
-	do
-		n = read(fd, &b, 1);
-	while (n < 0 && errno == EINTR);
-	cr_assert_eq(n, 1, "the child closed the pipe early");
-	return b;
-}
 
 /* Block until the write end is closed everywhere. */
 static void hold_until_eof(int fd)
@@ -118,57 +48,14 @@ static void hold_until_eof(int fd)
 	}
 }
 
-/* Bounded poll: does thread tid of this process sleep in a call?  Only
- * where no blocking primitive can tell that a thread entered a wait; the
- * state must hold on two reads 5 ms apart. */
-static bool wait_sleeping(pid_t tid)
+/* CLOCK_MONOTONIC seconds since t0. */
+static double secs_since(const struct timespec *t0)
 {
-	char path[96], buf[512], *p;
-	int seen = 0;
+	struct timespec t1;
 
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)getpid(),
-		 (int)tid);
-	for (int i = 0; i < 2000; i++) {
-		int fd = open(path, O_RDONLY | O_CLOEXEC);
-		ssize_t n;
-
-		if (fd < 0)
-			return false;
-		n = read(fd, buf, sizeof(buf) - 1);
-		close(fd);
-		if (n <= 0)
-			return false;
-		buf[n] = 0;
-		p = strrchr(buf, ')');
-		if (p && (p[2] == 'S' || p[2] == 'D')) {
-			if (++seen == 2)
-				return true;
-			usleep(5000);
-			continue;
-		}
-		seen = 0;
-		usleep(1000);
-	}
-	return false;
-}
-
-/* One echo request: every data byte comes back incremented.  Returns 0,
- * or the failing step (usable from threads and forked children). */
-static int echo_request(HANDLE port, uint32_t seq)
-{
-	lpct_msg m, r;
-	uint8_t want[sizeof(seq)];
-
-	lpct_msg_init(&m, &seq, sizeof(seq));
-	memset(&r, 0, sizeof(r));
-	if (NtRequestWaitReplyPort(port, &m.h, &r.h))
-		return 1;
-	if (msg_type(&r) != LPC_REPLY || r.h.u1.s1.DataLength != sizeof(seq))
-		return 2;
-	memcpy(want, &seq, sizeof(seq));
-	for (unsigned i = 0; i < sizeof(want); i++)
-		want[i]++;
-	return memcmp(r.data, want, sizeof(want)) ? 3 : 0;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (double)(t1.tv_sec - t0->tv_sec) +
+	       (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
 static NTSTATUS send_quit(HANDLE port)
@@ -180,22 +67,19 @@ static NTSTATUS send_quit(HANDLE port)
 }
 
 /*
- * An echo server thread on a connection port: accepts everything
- * (PortContext defaults to the comm handle, closed again on
- * LPC_PORT_CLOSED), answers requests by reply-and-receive, stops on a
- * "quit" datagram.  Errors are recorded, never asserted (not the main
- * thread).
+ * The server threads' common part: a reply-and-receive loop on a
+ * connection port that accepts everything (PortContext defaults to the
+ * comm handle, closed again on LPC_PORT_CLOSED).  Errors are recorded,
+ * never asserted (not the main thread).
  */
-struct echo_srv {
+struct srv {
 	HANDLE port;
-	pid_t tid;
-	sem_t started;
 	atomic_int served, connects, closed, errors;
 	atomic_uint first_error;
 	sem_t closed_sem;
 };
 
-static void srv_error(struct echo_srv *s, unsigned code)
+static void srv_error(struct srv *s, unsigned code)
 {
 	unsigned zero = 0;
 
@@ -203,19 +87,48 @@ static void srv_error(struct echo_srv *s, unsigned code)
 	atomic_fetch_add(&s->errors, 1);
 }
 
-static void *echo_server(void *arg)
+/* Accept a connection request, or close the comm handle (ctx) of a
+ * closed connection: true if rx was either. */
+static bool srv_connection(struct srv *s, lpct_msg *rx, PVOID ctx)
 {
-	struct echo_srv *s = arg;
+	HANDLE comm = NULL;
+	NTSTATUS st;
+
+	switch (lpct_msg_type(rx)) {
+	case LPC_CONNECTION_REQUEST:
+		st = NtAcceptConnectPort(&comm, NULL, &rx->h, TRUE, NULL, NULL);
+		if (!st)
+			st = NtCompleteConnectPort(comm);
+		if (st)
+			srv_error(s, (unsigned)st);
+		else
+			atomic_fetch_add(&s->connects, 1);
+		return true;
+	case LPC_PORT_CLOSED:
+		st = NtClose((HANDLE)ctx);
+		if (st)
+			srv_error(s, (unsigned)st);
+		atomic_fetch_add(&s->closed, 1);
+		sem_post(&s->closed_sem);
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* The loop.  handle(s, rx, tx) takes every other message: 1 to reply
+ * with tx (in the next receive), 0 not to, -1 to stop the server. */
+static void srv_run(struct srv *s,
+		    int (*handle)(struct srv *s, lpct_msg *rx, lpct_msg *tx))
+{
 	lpct_msg rx, tx;
 	bool have = false;
 	PVOID ctx;
-	HANDLE comm;
 	NTSTATUS st;
+	int r;
 
-	s->tid = tid_self();
-	sem_post(&s->started);
 	for (;;) {
-		LARGE_INTEGER to = lpct_timeout_ms(RECV_MS * 2);
+		LARGE_INTEGER to = lpct_timeout_ms(LPCT_RECV_MS * 2);
 
 		ctx = NULL;
 		st = NtReplyWaitReceivePortEx(s->port, &ctx,
@@ -225,58 +138,85 @@ static void *echo_server(void *arg)
 			srv_error(s, (unsigned)st);
 			if (st == STATUS_TIMEOUT ||
 			    atomic_load(&s->errors) > 100)
-				return NULL;
+				return;
 			continue;
 		}
-		switch (msg_type(&rx)) {
-		case LPC_CONNECTION_REQUEST:
-			comm = NULL;
-			st = NtAcceptConnectPort(&comm, NULL, &rx.h, TRUE,
-						 NULL, NULL);
-			if (!st)
-				st = NtCompleteConnectPort(comm);
-			if (st)
-				srv_error(s, (unsigned)st);
-			else
-				atomic_fetch_add(&s->connects, 1);
-			break;
-		case LPC_REQUEST:
-			memcpy(&tx, &rx,
-			       sizeof(PORT_MESSAGE) + rx.h.u1.s1.DataLength);
-			for (int i = 0; i < rx.h.u1.s1.DataLength; i++)
-				tx.data[i]++;
-			have = true;
-			atomic_fetch_add(&s->served, 1);
-			break;
-		case LPC_DATAGRAM:
-			if (!strcmp((char *)rx.data, "quit"))
-				return NULL;
-			break;
-		case LPC_PORT_CLOSED:
-			st = NtClose((HANDLE)ctx);
-			if (st)
-				srv_error(s, (unsigned)st);
-			atomic_fetch_add(&s->closed, 1);
-			sem_post(&s->closed_sem);
-			break;
-		case LPC_CLIENT_DIED:
-			break;
-		default:
-			srv_error(s, 0xbad00000u | (unsigned)msg_type(&rx));
-		}
+		if (srv_connection(s, &rx, ctx))
+			continue;
+		r = handle(s, &rx, &tx);
+		if (r < 0)
+			return;
+		have = r;
 	}
 }
 
-static pthread_t echo_start(struct echo_srv *s, HANDLE port)
+/* Wait until the server has seen n more LPC_PORT_CLOSED. */
+static void srv_wait_closed(struct srv *s, int n)
+{
+	struct timespec ts;
+
+	for (int i = 0; i < n; i++) {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += LPCT_RECV_MS / 1000;
+		cr_assert_eq(sem_timedwait(&s->closed_sem, &ts), 0,
+			     "no LPC_PORT_CLOSED within %d ms", LPCT_RECV_MS);
+	}
+}
+
+static void srv_assert_no_errors(struct srv *s)
+{
+	cr_assert_eq(atomic_load(&s->errors), 0,
+		     "server: %d errors, first 0x%08x",
+		     atomic_load(&s->errors), atomic_load(&s->first_error));
+}
+
+/* An echo server thread: answers requests by reply-and-receive, stops on
+ * a "quit" datagram. */
+struct echo_srv {
+	struct srv srv;
+	pid_t tid;
+	sem_t started;
+};
+
+static int echo_handle(struct srv *s, lpct_msg *rx, lpct_msg *tx)
+{
+	switch (lpct_msg_type(rx)) {
+	case LPC_REQUEST:
+		memcpy(tx, rx, sizeof(PORT_MESSAGE) + rx->h.u1.s1.DataLength);
+		for (int i = 0; i < rx->h.u1.s1.DataLength; i++)
+			tx->data[i]++;
+		atomic_fetch_add(&s->served, 1);
+		return 1;
+	case LPC_DATAGRAM:
+		return strcmp((char *)rx->data, "quit") ? 0 : -1;
+	case LPC_CLIENT_DIED:
+		return 0;
+	default:
+		srv_error(s, 0xbad00000u | (unsigned)lpct_msg_type(rx));
+		return 0;
+	}
+}
+
+static void *echo_server(void *arg)
+{
+	struct echo_srv *e = arg;
+
+	e->tid = lpct_gettid();
+	sem_post(&e->started);
+	srv_run(&e->srv, echo_handle);
+	return NULL;
+}
+
+static pthread_t echo_start(struct echo_srv *e, HANDLE port)
 {
 	pthread_t t;
 
-	memset(s, 0, sizeof(*s));
-	s->port = port;
-	sem_init(&s->closed_sem, 0, 0);
-	sem_init(&s->started, 0, 0);
-	t = lpct_thread(echo_server, s);
-	sem_wait(&s->started);
+	memset(e, 0, sizeof(*e));
+	e->srv.port = port;
+	sem_init(&e->srv.closed_sem, 0, 0);
+	sem_init(&e->started, 0, 0);
+	t = lpct_thread(echo_server, e);
+	sem_wait(&e->started);
 	return t;
 }
 
@@ -289,31 +229,16 @@ static pthread_t echo_start(struct echo_srv *s, HANDLE port)
  */
 static pid_t fork_when_idle(pid_t busy_tid, void (*fn)(void *), void *arg)
 {
-	cr_assert(wait_sleeping(busy_tid), "thread %d never blocked",
-		  (int)busy_tid);
+	cr_assert(lpct_wait_sleeping(getpid(), busy_tid),
+		  "thread %d never blocked", (int)busy_tid);
 	return lpct_fork(fn, arg);
 }
 
-/* Wait until the server has seen n more LPC_PORT_CLOSED. */
-static void echo_wait_closed(struct echo_srv *s, int n)
+static void echo_stop(struct echo_srv *e, pthread_t t)
 {
-	struct timespec ts;
-
-	for (int i = 0; i < n; i++) {
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += RECV_MS / 1000;
-		cr_assert_eq(sem_timedwait(&s->closed_sem, &ts), 0,
-			     "no LPC_PORT_CLOSED within %d ms", RECV_MS);
-	}
-}
-
-static void echo_stop(struct echo_srv *s, pthread_t t)
-{
-	cr_assert_status(send_quit(s->port), STATUS_SUCCESS);
+	cr_assert_status(send_quit(e->srv.port), STATUS_SUCCESS);
 	lpct_join(t);
-	cr_assert_eq(atomic_load(&s->errors), 0,
-		     "server: %d errors, first 0x%08x",
-		     atomic_load(&s->errors), atomic_load(&s->first_error));
+	srv_assert_no_errors(&e->srv);
 }
 
 /* ------------------------------------------------------------------ */
@@ -331,7 +256,7 @@ static void child_inherited_handles(void *arg)
 	LARGE_INTEGER zero = { .QuadPart = 0 };
 	HANDLE h = NULL;
 
-	child_enter();
+	lpct_child_enter();
 	lpct_msg_init(&m, "x", 2);
 	CHILD_CHECK(NtRequestPort(in->client, &m.h) == STATUS_INVALID_HANDLE,
 		    10);
@@ -366,7 +291,7 @@ static void *thread_echo(void *arg)
 	(void)arg;
 	if (lpct_connect(&port, PORT, NULL, NULL))
 		return (void *)1;
-	r = echo_request(port, 42);
+	r = lpct_echo_request(port, 42);
 	if (r)
 		return (void *)(uintptr_t)(10 + r);
 	return NtClose(port) ? (void *)2 : NULL;
@@ -388,17 +313,17 @@ Test(process, fork_child_sees_inherited_handles_as_invalid)
 			 STATUS_SUCCESS);
 	cr_assert_status(lpct_connect(&in.client, PORT, NULL, NULL),
 			 STATUS_SUCCESS);
-	cr_assert_eq(echo_request(in.client, 1), 0);
+	cr_assert_eq(lpct_echo_request(in.client, 1), 0);
 	pid = fork_when_idle(s.tid, child_inherited_handles, &in);
 	cr_assert_eq(lpct_wait(pid), 0);
 	/* The parent is unaffected. */
-	cr_assert_eq(stat(sock_path(PORT_LEAF), &st), 0, "name unlinked");
-	cr_assert_eq(echo_request(in.client, 2), 0);
+	cr_assert_eq(stat(lpct_path(PORT_FILE), &st), 0, "name unlinked");
+	cr_assert_eq(lpct_echo_request(in.client, 2), 0);
 	cr_assert_null(lpct_join(lpct_thread(thread_echo, NULL)));
 	cr_assert_status(NtClose(in.client), STATUS_SUCCESS);
-	echo_wait_closed(&s, 2);
+	srv_wait_closed(&s.srv, 2);
 	echo_stop(&s, ts);
-	cr_assert_eq(atomic_load(&s.served), 3);
+	cr_assert_eq(atomic_load(&s.srv.served), 3);
 	cr_assert_status(NtClose(in.unnamed), STATUS_SUCCESS);
 	cr_assert_status(NtClose(in.section), STATUS_SUCCESS);
 	cr_assert_status(NtClose(in.port), STATUS_SUCCESS);
@@ -417,22 +342,22 @@ static void child_own_ports(void *arg)
 	lpct_msg m;
 
 	(void)arg;
-	child_enter();
+	lpct_child_enter();
 	/* The parent's port still exists: its name is taken. */
 	CHILD_CHECK(lpct_try_create(&dup, PORT, 0x100, 0x100) ==
 			    STATUS_OBJECT_NAME_COLLISION,
 		    10);
 	CHILD_CHECK(lpct_try_create(&own, CHILD_PORT, 0x100, 0x100) == 0, 11);
 	memset(&s, 0, sizeof(s));
-	s.port = own;
-	sem_init(&s.closed_sem, 0, 0);
+	s.srv.port = own;
+	sem_init(&s.srv.closed_sem, 0, 0);
 	sem_init(&s.started, 0, 0);
 	CHILD_CHECK(pthread_create(&ts, NULL, echo_server, &s) == 0, 12);
 	CHILD_CHECK(lpct_connect(&c_own, CHILD_PORT, NULL, NULL) == 0, 13);
 	CHILD_CHECK(lpct_connect(&c_parent, PORT, NULL, NULL) == 0, 14);
 	for (uint32_t i = 0; i < CHILD_REQS; i++) {
-		CHILD_CHECK(echo_request(c_own, i) == 0, 15);
-		CHILD_CHECK(echo_request(c_parent, i) == 0, 16);
+		CHILD_CHECK(lpct_echo_request(c_own, i) == 0, 15);
+		CHILD_CHECK(lpct_echo_request(c_parent, i) == 0, 16);
 	}
 	/* Loop-back through an unnamed port. */
 	CHILD_CHECK(lpct_try_create(&u, NULL, 0x100, 0x100) == 0, 17);
@@ -440,7 +365,7 @@ static void child_own_ports(void *arg)
 	CHILD_CHECK(NtRequestPort(u, &m.h) == 0, 18);
 	CHILD_CHECK(NtReplyWaitReceivePortEx(u, NULL, NULL, &m.h, &zero) == 0,
 		    19);
-	CHILD_CHECK(msg_type(&m) == LPC_DATAGRAM &&
+	CHILD_CHECK(lpct_msg_type(&m) == LPC_DATAGRAM &&
 			    !strcmp((char *)m.data, "loop"),
 		    20);
 	CHILD_CHECK(NtClose(u) == 0, 21);
@@ -450,13 +375,13 @@ static void child_own_ports(void *arg)
 		struct timespec ts_dl;
 
 		clock_gettime(CLOCK_REALTIME, &ts_dl);
-		ts_dl.tv_sec += RECV_MS / 1000;
-		CHILD_CHECK(sem_timedwait(&s.closed_sem, &ts_dl) == 0, 24);
+		ts_dl.tv_sec += LPCT_RECV_MS / 1000;
+		CHILD_CHECK(sem_timedwait(&s.srv.closed_sem, &ts_dl) == 0, 24);
 	}
 	CHILD_CHECK(send_quit(own) == 0, 25);
 	pthread_join(ts, NULL);
-	CHILD_CHECK(atomic_load(&s.errors) == 0, 26);
-	CHILD_CHECK(atomic_load(&s.served) == CHILD_REQS, 27);
+	CHILD_CHECK(atomic_load(&s.srv.errors) == 0, 26);
+	CHILD_CHECK(atomic_load(&s.srv.served) == CHILD_REQS, 27);
 	CHILD_CHECK(NtClose(own) == 0, 28);
 }
 
@@ -470,18 +395,18 @@ Test(process, fork_child_creates_and_uses_own_ports)
 
 	cr_assert_status(lpct_connect(&client, PORT, NULL, NULL),
 			 STATUS_SUCCESS);
-	cr_assert_eq(echo_request(client, 1), 0);
+	cr_assert_eq(lpct_echo_request(client, 1), 0);
 	pid = fork_when_idle(s.tid, child_own_ports, NULL);
 	cr_assert_eq(lpct_wait(pid), 0);
 	/* The child's port name went with its last handle. */
-	cr_assert_neq(stat(sock_path("process-child"), &st), 0);
-	echo_wait_closed(&s, 1);
-	cr_assert_eq(echo_request(client, 2), 0);
+	cr_assert_neq(stat(lpct_path("RPC Control/process-child"), &st), 0);
+	srv_wait_closed(&s.srv, 1);
+	cr_assert_eq(lpct_echo_request(client, 2), 0);
 	cr_assert_status(NtClose(client), STATUS_SUCCESS);
-	echo_wait_closed(&s, 1);
+	srv_wait_closed(&s.srv, 1);
 	echo_stop(&s, ts);
-	cr_assert_eq(atomic_load(&s.served), CHILD_REQS + 2);
-	cr_assert_eq(atomic_load(&s.connects), 2);
+	cr_assert_eq(atomic_load(&s.srv.served), CHILD_REQS + 2);
+	cr_assert_eq(atomic_load(&s.srv.connects), 2);
 	cr_assert_status(NtClose(port), STATUS_SUCCESS);
 }
 
@@ -495,7 +420,7 @@ static void child_hold(void *arg)
 	struct holder *h = arg;
 	lpct_msg m;
 
-	child_enter();
+	lpct_child_enter();
 	close(h->hold_w);
 	hold_until_eof(h->hold_r);
 	lpct_msg_init(&m, "x", 2);
@@ -517,24 +442,26 @@ Test(process, fork_parent_connections_work_while_child_lives_and_after)
 
 	cr_assert_status(lpct_connect(&h.client, PORT, NULL, NULL),
 			 STATUS_SUCCESS);
-	cr_assert_eq(echo_request(h.client, 0), 0);
+	cr_assert_eq(lpct_echo_request(h.client, 0), 0);
 	cr_assert_eq(pipe(pfd), 0);
 	h.hold_r = pfd[0];
 	h.hold_w = pfd[1];
 	pid = fork_when_idle(s.tid, child_hold, &h);
 	close(pfd[0]);
 	for (uint32_t i = 1; i <= 100; i++)
-		cr_assert_eq(echo_request(h.client, i), 0, "request %u", i);
+		cr_assert_eq(lpct_echo_request(h.client, i), 0, "request %u",
+			     i);
 	cr_assert_null(lpct_join(lpct_thread(thread_echo, NULL)));
 	close(pfd[1]);
 	cr_assert_eq(lpct_wait(pid), 0);
 	for (uint32_t i = 101; i <= 200; i++)
-		cr_assert_eq(echo_request(h.client, i), 0, "request %u", i);
+		cr_assert_eq(lpct_echo_request(h.client, i), 0, "request %u",
+			     i);
 	cr_assert_null(lpct_join(lpct_thread(thread_echo, NULL)));
 	cr_assert_status(NtClose(h.client), STATUS_SUCCESS);
-	echo_wait_closed(&s, 3);
+	srv_wait_closed(&s.srv, 3);
 	echo_stop(&s, ts);
-	cr_assert_eq(atomic_load(&s.served), 203);
+	cr_assert_eq(atomic_load(&s.srv.served), 203);
 	cr_assert_status(NtClose(port), STATUS_SUCCESS);
 }
 
@@ -555,7 +482,7 @@ static void *thread_pending_request(void *arg)
 
 	p->s = lpct_connect(&p->port, PORT, NULL, NULL);
 	if (!p->s)
-		p->echo = echo_request(p->port, 77);
+		p->echo = lpct_echo_request(p->port, 77);
 	return NULL;
 }
 
@@ -572,22 +499,20 @@ Test(process, fork_during_pending_request_does_not_disturb_it)
 	pid_t pid;
 
 	comm = lpct_accept_next(port, NULL);
-	recv_ok(port, &ctx, &m);
-	cr_assert_eq(msg_type(&m), LPC_REQUEST);
+	lpct_recv_ok(port, &ctx, &m);
+	cr_assert_eq(lpct_msg_type(&m), LPC_REQUEST);
 	/* The client thread is blocked waiting for its reply. */
 	pid = fork_when_idle((pid_t)(uintptr_t)m.h.ClientId.UniqueThread,
 			     child_exit_now, NULL);
 	cr_assert_eq(lpct_wait(pid), 0);
-	assert_quiet(port);
-	for (int i = 0; i < m.h.u1.s1.DataLength; i++)
-		m.data[i]++;
-	cr_assert_status(NtReplyPort(comm, &m.h), STATUS_SUCCESS);
+	lpct_assert_quiet(port);
+	cr_assert_status(lpct_reply_echo(comm, &m), STATUS_SUCCESS);
 	lpct_join(t);
 	cr_assert_status(p.s, STATUS_SUCCESS);
 	cr_assert_eq(p.echo, 0);
 	cr_assert_status(NtClose(p.port), STATUS_SUCCESS);
-	recv_ok(port, &ctx, &m);
-	cr_assert_eq(msg_type(&m), LPC_PORT_CLOSED);
+	lpct_recv_ok(port, &ctx, &m);
+	cr_assert_eq(lpct_msg_type(&m), LPC_PORT_CLOSED);
 	cr_assert_status(NtClose(comm), STATUS_SUCCESS);
 	cr_assert_status(NtClose(port), STATUS_SUCCESS);
 }
@@ -619,9 +544,9 @@ static void child_forks_then_dies(void *arg)
 	pid_t g;
 	lpct_msg m;
 
-	child_enter();
+	lpct_child_enter();
 	CHILD_CHECK(lpct_connect(&port, PORT, NULL, NULL) == 0, 10);
-	CHILD_CHECK(echo_request(port, 5) == 0, 11);
+	CHILD_CHECK(lpct_echo_request(port, 5) == 0, 11);
 	g = fork();
 	CHILD_CHECK(g >= 0, 12);
 	if (g == 0)
@@ -636,21 +561,9 @@ static void child_forks_then_dies(void *arg)
 
 static bool alive_not_zombie(pid_t pid)
 {
-	char path[64], buf[512], *p;
-	ssize_t n;
-	int fd;
+	char state = lpct_proc_state(pid, 0);
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return false;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return false;
-	buf[n] = 0;
-	p = strrchr(buf, ')');
-	return p && p[2] != 'Z' && p[2] != 'X';
+	return state && state != 'Z' && state != 'X';
 }
 
 static void parent_death_with_live_child(bool killed)
@@ -670,32 +583,25 @@ static void parent_death_with_live_child(bool killed)
 	p = lpct_fork(child_forks_then_dies, &d);
 	close(pfd[0]);
 	comm = lpct_accept_next(port, (PVOID)0x99);
-	recv_ok(port, &ctx, &m);
-	cr_assert_eq(msg_type(&m), LPC_REQUEST);
-	for (int i = 0; i < m.h.u1.s1.DataLength; i++)
-		m.data[i]++;
-	cr_assert_status(NtReplyPort(comm, &m.h), STATUS_SUCCESS);
-	recv_ok(port, &ctx, &m);
-	cr_assert_eq(msg_type(&m), LPC_DATAGRAM);
+	lpct_recv_ok(port, &ctx, &m);
+	cr_assert_eq(lpct_msg_type(&m), LPC_REQUEST);
+	cr_assert_status(lpct_reply_echo(comm, &m), STATUS_SUCCESS);
+	lpct_recv_ok(port, &ctx, &m);
+	cr_assert_eq(lpct_msg_type(&m), LPC_DATAGRAM);
 	memcpy(&g, m.data, sizeof(g));
 	cr_assert_gt(g, 0);
-	if (killed) {
-		cr_assert_eq(kill(p, SIGKILL), 0);
-		cr_assert_eq(lpct_wait(p), 128 + SIGKILL);
-	} else {
-		cr_assert_eq(lpct_wait(p), 0);
-	}
+	lpct_end_child(p, killed);
 	/* P is gone, G lives (and inherited P's fds before the engine's
 	 * fork handler dropped them). */
 	cr_assert(alive_not_zombie(g));
-	recv_ok(port, &ctx, &m);
-	cr_assert_eq(msg_type(&m), LPC_PORT_CLOSED);
+	lpct_recv_ok(port, &ctx, &m);
+	cr_assert_eq(lpct_msg_type(&m), LPC_PORT_CLOSED);
 	cr_assert_eq(m.h.ClientId.UniqueProcess, H(p));
 	cr_assert_eq(ctx, (PVOID)0x99);
 	cr_assert(alive_not_zombie(g));
 	close(pfd[1]);
 	cr_assert_eq(lpct_wait(g), 0);
-	assert_quiet(port);
+	lpct_assert_quiet(port);
 	cr_assert_status(NtClose(comm), STATUS_SUCCESS);
 	cr_assert_status(NtClose(port), STATUS_SUCCESS);
 }
@@ -725,7 +631,7 @@ static void server_forks_then_dies(void *arg)
 	lpct_msg m;
 	pid_t g;
 
-	child_enter();
+	lpct_child_enter();
 	close(d->hold_w);
 	CHILD_CHECK(lpct_try_create(&port, PORT, 0x100, 0x100) == 0, 10);
 	CHILD_CHECK(write(d->pipe_w, "r", 1) == 1, 11);
@@ -734,8 +640,8 @@ static void server_forks_then_dies(void *arg)
 			    0,
 		    13);
 	CHILD_CHECK(NtCompleteConnectPort(comm) == 0, 14);
-	CHILD_CHECK(recv_ms(port, &ctx, &m, RECV_MS) == 0, 15);
-	CHILD_CHECK(msg_type(&m) == LPC_REQUEST, 16);
+	CHILD_CHECK(lpct_recv_ms(port, &ctx, &m.h, LPCT_RECV_MS) == 0, 15);
+	CHILD_CHECK(lpct_msg_type(&m) == LPC_REQUEST, 16);
 	g = fork();
 	CHILD_CHECK(g >= 0, 17);
 	if (g == 0) {
@@ -782,13 +688,12 @@ Test(process, server_killed_seen_while_its_forked_child_lives)
 	s = lpct_fork(server_forks_then_dies, &d);
 	close(pfd[1]);
 	close(hfd[0]);
-	cr_assert_eq(read_byte(pfd[0]), 'r');
+	cr_assert_eq(lpct_read_byte(pfd[0]), 'r');
 	cr_assert_status(lpct_connect(&w.port, PORT, NULL, NULL),
 			 STATUS_SUCCESS);
 	t = lpct_thread(thread_wait_reply, &w);
 	cr_assert_eq(read(pfd[0], &g, sizeof(g)), (ssize_t)sizeof(g));
-	cr_assert_eq(kill(s, SIGKILL), 0);
-	cr_assert_eq(lpct_wait(s), 128 + SIGKILL);
+	lpct_end_child(s, true);
 	cr_assert(alive_not_zombie(g));
 	lpct_join(t);
 	cr_assert_status(w.s, STATUS_LPC_REPLY_LOST);
@@ -811,19 +716,18 @@ Test(process, server_killed_seen_while_its_forked_child_lives)
 /* Another uid                                                         */
 /* ------------------------------------------------------------------ */
 
-#define NOBODY 65534
 #define UNPRIV_REQS 20
 
 static void drop_privileges(void)
 {
 	CHILD_CHECK(setgroups(0, NULL) == 0, 5);
-	CHILD_CHECK(setgid(NOBODY) == 0, 6);
-	CHILD_CHECK(setuid(NOBODY) == 0, 7);
-	CHILD_CHECK(getuid() == NOBODY && geteuid() == NOBODY &&
-			    getegid() == NOBODY,
+	CHILD_CHECK(setgid(LPCT_NOBODY) == 0, 6);
+	CHILD_CHECK(setuid(LPCT_NOBODY) == 0, 7);
+	CHILD_CHECK(getuid() == LPCT_NOBODY && geteuid() == LPCT_NOBODY &&
+			    getegid() == LPCT_NOBODY,
 		    8);
 	/* Credential changes clear the parent-death signal: set it again. */
-	child_enter();
+	lpct_child_enter();
 }
 
 static void child_unprivileged_client(void *arg)
@@ -832,13 +736,13 @@ static void child_unprivileged_client(void *arg)
 	NTSTATUS s;
 
 	(void)arg;
-	child_enter();
+	lpct_child_enter();
 	drop_privileges();
 	s = lpct_connect(&port, PORT, NULL, NULL);
 	CHILD_CHECK(s != STATUS_ACCESS_DENIED, 20);
 	CHILD_CHECK(s == STATUS_SUCCESS, 21);
 	for (uint32_t i = 0; i < UNPRIV_REQS; i++)
-		CHILD_CHECK(echo_request(port, i) == 0, 22);
+		CHILD_CHECK(lpct_echo_request(port, i) == 0, 22);
 	CHILD_CHECK(NtClose(port) == 0, 23);
 }
 
@@ -848,7 +752,7 @@ static void child_unprivileged_denied(void *arg)
 	NTSTATUS s;
 
 	(void)arg;
-	child_enter();
+	lpct_child_enter();
 	drop_privileges();
 	s = lpct_connect(&port, PORT, NULL, NULL);
 	CHILD_CHECK(s != STATUS_SUCCESS, 20);
@@ -860,7 +764,7 @@ static void child_unprivileged_denied(void *arg)
 static void recv_or_child_status(HANDLE port, PVOID *ctx, lpct_msg *m,
 				 pid_t pid)
 {
-	NTSTATUS s = recv_ms(port, ctx, m, RECV_MS);
+	NTSTATUS s = lpct_recv_ms(port, ctx, &m->h, LPCT_RECV_MS);
 
 	if (s != STATUS_SUCCESS) {
 		kill(pid, SIGKILL);
@@ -878,11 +782,11 @@ Test(process, unprivileged_client_connects_and_requests)
 	pid_t pid;
 
 	if (geteuid() != 0)
-		cr_skip_test("needs root to switch to uid %d", NOBODY);
+		cr_skip_test("needs root to switch to uid %d", LPCT_NOBODY);
 	port = lpct_create(PORT, 0x100, 0x100);
 	pid = lpct_fork(child_unprivileged_client, NULL);
 	recv_or_child_status(port, &ctx, &m, pid);
-	cr_assert_eq(msg_type(&m), LPC_CONNECTION_REQUEST);
+	cr_assert_eq(lpct_msg_type(&m), LPC_CONNECTION_REQUEST);
 	cr_assert_eq(m.h.ClientId.UniqueProcess, H(pid));
 	cr_assert_status(NtAcceptConnectPort(&comm, (PVOID)0x65534, &m.h, TRUE,
 					     NULL, NULL),
@@ -892,13 +796,11 @@ Test(process, unprivileged_client_connects_and_requests)
 		recv_or_child_status(port, &ctx, &m, pid);
 		cr_assert_eq(m.h.ClientId.UniqueProcess, H(pid));
 		cr_assert_eq(ctx, (PVOID)0x65534);
-		if (msg_type(&m) == LPC_PORT_CLOSED)
+		if (lpct_msg_type(&m) == LPC_PORT_CLOSED)
 			break;
-		cr_assert_eq(msg_type(&m), LPC_REQUEST, "type %d",
-			     msg_type(&m));
-		for (int i = 0; i < m.h.u1.s1.DataLength; i++)
-			m.data[i]++;
-		cr_assert_status(NtReplyPort(comm, &m.h), STATUS_SUCCESS);
+		cr_assert_eq(lpct_msg_type(&m), LPC_REQUEST, "type %d",
+			     lpct_msg_type(&m));
+		cr_assert_status(lpct_reply_echo(comm, &m), STATUS_SUCCESS);
 		served++;
 	}
 	cr_assert_eq(served, UNPRIV_REQS);
@@ -916,15 +818,15 @@ Test(process, socket_mode_0600_denies_unprivileged_client)
 	pid_t pid;
 
 	if (geteuid() != 0)
-		cr_skip_test("needs root to switch to uid %d", NOBODY);
+		cr_skip_test("needs root to switch to uid %d", LPCT_NOBODY);
 	port = lpct_create(PORT, 0x100, 0x100);
-	cr_assert_eq(chmod(sock_path(PORT_LEAF), 0600), 0, "chmod: %s",
+	cr_assert_eq(chmod(lpct_path(PORT_FILE), 0600), 0, "chmod: %s",
 		     strerror(errno));
 	pid = lpct_fork(child_unprivileged_denied, NULL);
 	cr_assert_eq(lpct_wait(pid), 0);
 	/* No connection request reached the server. */
-	assert_quiet(port);
-	cr_assert_eq(stat(sock_path(PORT_LEAF), &st), 0);
+	lpct_assert_quiet(port);
+	cr_assert_eq(stat(lpct_path(PORT_FILE), &st), 0);
 	cr_assert_eq(st.st_mode & 0777, 0600);
 	cr_assert_status(NtClose(port), STATUS_SUCCESS);
 }
@@ -947,7 +849,7 @@ static void *thread_receive(void *arg)
 	LARGE_INTEGER to = lpct_timeout_ms(5000);
 	lpct_msg m;
 
-	r->tid = tid_self();
+	r->tid = lpct_gettid();
 	sem_post(&r->ready);
 	memset(&m.h, 0, sizeof(m.h));
 	r->s = NtReplyWaitReceivePortEx(r->port, NULL, NULL, &m.h, &to);
@@ -963,7 +865,7 @@ Test(process, two_receivers_each_get_one_of_two_queued_messages)
 	HANDLE port = lpct_create(PORT, 0x100, 0x100);
 	struct receiver r[2];
 	pthread_t t[2];
-	struct timespec t0, t1;
+	struct timespec t0;
 	lpct_msg m;
 	double secs;
 
@@ -975,7 +877,7 @@ Test(process, two_receivers_each_get_one_of_two_queued_messages)
 	}
 	for (int i = 0; i < 2; i++) {
 		sem_wait(&r[i].ready);
-		cr_assert(wait_sleeping(r[i].tid));
+		cr_assert(lpct_wait_sleeping(getpid(), r[i].tid));
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	lpct_msg_init(&m, "one", 4);
@@ -984,9 +886,7 @@ Test(process, two_receivers_each_get_one_of_two_queued_messages)
 	cr_assert_status(NtRequestPort(port, &m.h), STATUS_SUCCESS);
 	for (int i = 0; i < 2; i++)
 		lpct_join(t[i]);
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	secs = (double)(t1.tv_sec - t0.tv_sec) +
-	       (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	secs = secs_since(&t0);
 	cr_assert_status(r[0].s, STATUS_SUCCESS);
 	cr_assert_status(r[1].s, STATUS_SUCCESS);
 	cr_assert(!strcmp(r[0].data, "one") ^ !strcmp(r[1].data, "one"));
@@ -1014,92 +914,52 @@ static uint32_t stress_check(const struct stress_req *q)
 }
 
 struct stress_srv {
-	HANDLE port;
-	atomic_int served, connects, closed, errors, mismatches;
-	atomic_uint first_error;
-	sem_t closed_sem;
+	struct srv srv;
+	atomic_int mismatches;
 };
 
-static void stress_error(struct stress_srv *s, unsigned code)
+/* The reply transforms the request. */
+static int stress_handle(struct srv *s, lpct_msg *rx, lpct_msg *tx)
 {
-	unsigned zero = 0;
+	struct stress_srv *ss = (struct stress_srv *)s;
+	struct stress_req q;
 
-	atomic_compare_exchange_strong(&s->first_error, &zero, code);
-	atomic_fetch_add(&s->errors, 1);
+	switch (lpct_msg_type(rx)) {
+	case LPC_REQUEST:
+		memset(&q, 0, sizeof(q));
+		memcpy(&q, rx->data,
+		       rx->h.u1.s1.DataLength < (CSHORT)sizeof(q)
+			       ? (size_t)rx->h.u1.s1.DataLength
+			       : sizeof(q));
+		if (q.pad > STRESS_MAXPAD ||
+		    (size_t)rx->h.u1.s1.DataLength != STRESS_HDR + q.pad ||
+		    rx->h.ClientId.UniqueProcess != H(q.pid) ||
+		    rx->h.ClientId.UniqueThread != H(q.tid))
+			atomic_fetch_add(&ss->mismatches, 1);
+		memcpy(&tx->h, &rx->h, sizeof(PORT_MESSAGE));
+		q.check = stress_check(&q);
+		for (uint32_t i = 0; i < q.pad && i < STRESS_MAXPAD; i++)
+			q.data[i] ^= 0x5a;
+		memcpy(tx->data, &q, STRESS_HDR + q.pad);
+		atomic_fetch_add(&s->served, 1);
+		return 1;
+	case LPC_DATAGRAM:
+		if (!strcmp((char *)rx->data, "quit"))
+			return -1;
+		srv_error(s, 0xdddd0000u);
+		return 0;
+	default:
+		srv_error(s, 0xbad00000u | (unsigned)lpct_msg_type(rx));
+		return 0;
+	}
 }
 
-/* Reply-and-receive loop; the reply transforms the request. */
 static void *stress_server(void *arg)
 {
-	struct stress_srv *s = arg;
-	lpct_msg rx, tx;
-	bool have = false;
-	PVOID ctx;
-	NTSTATUS st;
+	struct stress_srv *ss = arg;
 
-	for (;;) {
-		LARGE_INTEGER to = lpct_timeout_ms(RECV_MS * 2);
-		struct stress_req q;
-		HANDLE comm;
-
-		st = NtReplyWaitReceivePortEx(s->port, &ctx,
-					      have ? &tx.h : NULL, &rx.h, &to);
-		have = false;
-		if (st != STATUS_SUCCESS) {
-			stress_error(s, (unsigned)st);
-			if (st == STATUS_TIMEOUT ||
-			    atomic_load(&s->errors) > 100)
-				return NULL;
-			continue;
-		}
-		switch (msg_type(&rx)) {
-		case LPC_CONNECTION_REQUEST:
-			comm = NULL;
-			st = NtAcceptConnectPort(&comm, NULL, &rx.h, TRUE,
-						 NULL, NULL);
-			if (!st)
-				st = NtCompleteConnectPort(comm);
-			if (st)
-				stress_error(s, (unsigned)st);
-			else
-				atomic_fetch_add(&s->connects, 1);
-			break;
-		case LPC_REQUEST:
-			memset(&q, 0, sizeof(q));
-			memcpy(&q, rx.data,
-			       rx.h.u1.s1.DataLength < (CSHORT)sizeof(q)
-				       ? (size_t)rx.h.u1.s1.DataLength
-				       : sizeof(q));
-			if (q.pad > STRESS_MAXPAD ||
-			    (size_t)rx.h.u1.s1.DataLength != STRESS_HDR + q.pad ||
-			    rx.h.ClientId.UniqueProcess != H(q.pid) ||
-			    rx.h.ClientId.UniqueThread != H(q.tid))
-				atomic_fetch_add(&s->mismatches, 1);
-			memcpy(&tx.h, &rx.h, sizeof(PORT_MESSAGE));
-			q.check = stress_check(&q);
-			for (uint32_t i = 0; i < q.pad && i < STRESS_MAXPAD;
-			     i++)
-				q.data[i] ^= 0x5a;
-			memcpy(tx.data, &q, STRESS_HDR + q.pad);
-			have = true;
-			atomic_fetch_add(&s->served, 1);
-			break;
-		case LPC_DATAGRAM:
-			if (!strcmp((char *)rx.data, "quit"))
-				return NULL;
-			stress_error(s, 0xdddd0000u);
-			break;
-		case LPC_PORT_CLOSED:
-			st = NtClose((HANDLE)ctx);
-			if (st)
-				stress_error(s, (unsigned)st);
-			atomic_fetch_add(&s->closed, 1);
-			sem_post(&s->closed_sem);
-			break;
-		default:
-			stress_error(s, 0xbad00000u | (unsigned)msg_type(&rx));
-		}
-	}
+	srv_run(&ss->srv, stress_handle);
+	return NULL;
 }
 
 struct stress_client {
@@ -1112,7 +972,7 @@ struct stress_client {
 static void *stress_client_thread(void *arg)
 {
 	struct stress_client *c = arg;
-	uint32_t tid = (uint32_t)tid_self();
+	uint32_t tid = (uint32_t)lpct_gettid();
 	lpct_msg m, r;
 
 	for (uint32_t seq = 0; seq < STRESS_REQS; seq++) {
@@ -1133,7 +993,7 @@ static void *stress_client_thread(void *arg)
 			c->fail = 1;
 			return NULL;
 		}
-		if (msg_type(&r) != LPC_REPLY) {
+		if (lpct_msg_type(&r) != LPC_REPLY) {
 			c->fail = 2;
 			return NULL;
 		}
@@ -1164,7 +1024,7 @@ static void stress_child(void *arg)
 	pthread_t t[STRESS_THREADS];
 	HANDLE port = NULL;
 
-	child_enter();
+	lpct_child_enter();
 	/* One client port shared by all threads of the process. */
 	CHILD_CHECK(lpct_connect(&port, PORT, NULL, NULL) == 0, 10);
 	for (int i = 0; i < STRESS_THREADS; i++) {
@@ -1185,13 +1045,13 @@ static void stress_child(void *arg)
 Test(process, stress_two_processes_eight_threads_two_server_threads)
 {
 	HANDLE port = lpct_create(PORT, 0x100, LPC_MAX_MESSAGE_LENGTH);
-	struct stress_srv s = { .port = port };
+	struct stress_srv s = { .srv.port = port };
 	pthread_t ts[STRESS_SERVERS];
 	pid_t pid[STRESS_PROCS];
-	struct timespec t0, t1, dl;
+	struct timespec t0;
 	double secs;
 
-	sem_init(&s.closed_sem, 0, 0);
+	sem_init(&s.srv.closed_sem, 0, 0);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	/* Fork while single-threaded (see fork_when_idle); the clients'
 	 * connection requests wait in the backlog for the servers. */
@@ -1204,29 +1064,18 @@ Test(process, stress_two_processes_eight_threads_two_server_threads)
 
 		cr_assert_eq(st, 0, "client %d: exit %d", i, st);
 	}
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	secs = (double)(t1.tv_sec - t0.tv_sec) +
-	       (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-	for (int i = 0; i < STRESS_PROCS; i++) {
-		clock_gettime(CLOCK_REALTIME, &dl);
-		dl.tv_sec += RECV_MS / 1000;
-		cr_assert_eq(sem_timedwait(&s.closed_sem, &dl), 0,
-			     "LPC_PORT_CLOSED %d missing", i);
-	}
+	srv_wait_closed(&s.srv, STRESS_PROCS);
 	for (int i = 0; i < STRESS_SERVERS; i++)
 		cr_assert_status(send_quit(port), STATUS_SUCCESS);
 	for (int i = 0; i < STRESS_SERVERS; i++)
 		lpct_join(ts[i]);
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	secs = (double)(t1.tv_sec - t0.tv_sec) +
-	       (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-	cr_assert_eq(atomic_load(&s.errors), 0, "%d server errors, first 0x%08x",
-		     atomic_load(&s.errors), atomic_load(&s.first_error));
+	secs = secs_since(&t0);
+	srv_assert_no_errors(&s.srv);
 	cr_assert_eq(atomic_load(&s.mismatches), 0);
-	cr_assert_eq(atomic_load(&s.served),
+	cr_assert_eq(atomic_load(&s.srv.served),
 		     STRESS_PROCS * STRESS_THREADS * STRESS_REQS);
-	cr_assert_eq(atomic_load(&s.connects), STRESS_PROCS);
-	cr_assert_eq(atomic_load(&s.closed), STRESS_PROCS);
+	cr_assert_eq(atomic_load(&s.srv.connects), STRESS_PROCS);
+	cr_assert_eq(atomic_load(&s.srv.closed), STRESS_PROCS);
 	/* Requests, teardown and the server threads' exit included. */
 	cr_assert_lt(secs, 10.0, "took %.2f s", secs);
 	cr_assert_status(NtClose(port), STATUS_SUCCESS);

@@ -10,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -32,27 +31,10 @@ TestSuite(reply, .init = lpct_setup, .fini = lpct_teardown, .timeout = 30);
 			     __VA_ARGS__);                                     \
 	} while (0)
 
-static pid_t self_tid(void)
-{
-	return (pid_t)syscall(SYS_gettid);
-}
-
 static void set_cid(PORT_MESSAGE *m, pid_t pid, pid_t tid)
 {
 	m->ClientId.UniqueProcess = (HANDLE)(uintptr_t)pid;
 	m->ClientId.UniqueThread = (HANDLE)(uintptr_t)tid;
-}
-
-static bool cid_is(const PORT_MESSAGE *m, pid_t pid, pid_t tid)
-{
-	return (uintptr_t)m->ClientId.UniqueProcess == (uintptr_t)pid &&
-	       (uintptr_t)m->ClientId.UniqueThread == (uintptr_t)tid;
-}
-
-static void set_lengths(PORT_MESSAGE *h, int data, int total)
-{
-	h->u1.s1.DataLength = (CSHORT)data;
-	h->u1.s1.TotalLength = (CSHORT)total;
 }
 
 static void set_data(lpct_msg *m, const char *s)
@@ -60,22 +42,7 @@ static void set_data(lpct_msg *m, const char *s)
 	CSHORT n = (CSHORT)(strlen(s) + 1);
 
 	memcpy(m->data, s, (size_t)n);
-	set_lengths(&m->h, n, HDR + n);
-}
-
-static NTSTATUS recv_ms(HANDLE port, PVOID *ctx, PORT_MESSAGE *m, long ms)
-{
-	LARGE_INTEGER to = lpct_timeout_ms(ms);
-
-	return NtReplyWaitReceivePortEx(port, ctx, NULL, m, &to);
-}
-
-static long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	lpct_set_lengths(&m->h, n, HDR + n);
 }
 
 /* A (pid, tid) that names no thread: a reaped child. */
@@ -96,33 +63,6 @@ static pid_t dead_pid(void)
 /* Connections and requester threads                                  */
 /* ---------------------------------------------------------------- */
 
-struct conn_arg {
-	const char *name;
-	HANDLE h;
-	NTSTATUS s;
-};
-
-static void *connect_thread(void *a)
-{
-	struct conn_arg *c = a;
-
-	c->s = lpct_connect(&c->h, c->name, NULL, NULL);
-	return NULL;
-}
-
-static HANDLE connect_client(HANDLE port, const char *name, PVOID context,
-			     HANDLE *server)
-{
-	struct conn_arg c = { .name = name };
-	pthread_t t = lpct_thread(connect_thread, &c);
-
-	*server = lpct_accept_next(port, context);
-	lpct_join(t);
-	cr_assert_status(c.s, STATUS_SUCCESS);
-	cr_assert_not_null(c.h);
-	return c.h;
-}
-
 /* A requester thread.  It lingers after its call until finish_request,
  * so that its ClientId keeps naming a live thread that waits for nothing
  * (a reply to it is then MISMATCH, not INVALID_CID). */
@@ -138,7 +78,7 @@ static void *request_thread(void *a)
 {
 	struct req *r = a;
 
-	r->tid = self_tid();
+	r->tid = lpct_gettid();
 	r->s = NtRequestWaitReplyPort(r->port, &r->in.h, &r->out.h);
 	while (sem_wait(&r->release))
 		;
@@ -160,7 +100,8 @@ static pthread_t start_request(struct req *r, HANDLE port, const char *s)
 static void recv_request(HANDLE port, lpct_msg *m, const char *s)
 {
 	memset(m, 0, sizeof(*m));
-	cr_assert_status(recv_ms(port, NULL, &m->h, 10000), STATUS_SUCCESS);
+	cr_assert_status(lpct_recv_ms(port, NULL, &m->h, 10000),
+			 STATUS_SUCCESS);
 	cr_assert_eq(m->h.u2.s2.Type, LPC_REQUEST, "type %d",
 		     m->h.u2.s2.Type);
 	cr_assert_str_eq((char *)m->data, s);
@@ -184,7 +125,18 @@ struct setup {
 static void setup_connected(struct setup *s, PVOID context)
 {
 	s->port = lpct_create(PORT, 0, 0x100);
-	s->client = connect_client(s->port, PORT, context, &s->comm);
+	s->client = lpct_connect_client(s->port, PORT, context, &s->comm);
+}
+
+/* setup_connected, then a client request "req", received into m. */
+static pthread_t setup_request(struct setup *s, struct req *r, lpct_msg *m)
+{
+	pthread_t t;
+
+	setup_connected(s, NULL);
+	t = start_request(r, s->client, "req");
+	recv_request(s->port, m, "req");
+	return t;
 }
 
 static void close_connected(struct setup *s)
@@ -206,9 +158,7 @@ Test(reply, second_reply_is_a_mismatch)
 	pthread_t t;
 	lpct_msg m;
 
-	setup_connected(&s, NULL);
-	t = start_request(&r, s.client, "req");
-	recv_request(s.port, &m, "req");
+	t = setup_request(&s, &r, &m);
 	set_data(&m, "rep");
 	cr_assert_status(NtReplyPort(s.comm, &m.h), STATUS_SUCCESS);
 	cr_assert_status(NtReplyPort(s.comm, &m.h),
@@ -227,9 +177,7 @@ Test(reply, wrong_message_id_is_a_mismatch)
 	pthread_t t;
 	lpct_msg m, bad;
 
-	setup_connected(&s, NULL);
-	t = start_request(&r, s.client, "req");
-	recv_request(s.port, &m, "req");
+	t = setup_request(&s, &r, &m);
 	set_data(&m, "rep");
 	for (size_t i = 0; i < sizeof(delta) / sizeof(delta[0]); i++) {
 		bad = m;
@@ -248,7 +196,7 @@ Test(reply, wrong_message_id_is_a_mismatch)
 
 static void *record_tid(void *a)
 {
-	*(pid_t *)a = self_tid();
+	*(pid_t *)a = lpct_gettid();
 	return NULL;
 }
 
@@ -264,9 +212,7 @@ Test(reply, client_id_of_no_thread_is_invalid_cid)
 
 	lpct_join(lpct_thread(record_tid, &gone_tid));
 	cr_assert_neq(gone_tid, 0);
-	setup_connected(&s, NULL);
-	t = start_request(&r, s.client, "req");
-	recv_request(s.port, &m, "req");
+	t = setup_request(&s, &r, &m);
 	set_data(&m, "rep");
 	bad = m;
 	set_cid(&bad.h, dead, dead);
@@ -296,7 +242,7 @@ static void *idle_thread(void *a)
 	struct idle *i = a;
 	char c;
 
-	i->tid = self_tid();
+	i->tid = lpct_gettid();
 	pthread_barrier_wait(&i->started);
 	if (read(i->pipe[0], &c, 1) != 1)
 		return (void *)1;
@@ -317,12 +263,10 @@ Test(reply, thread_not_waiting_is_a_mismatch)
 	pthread_barrier_init(&idle.started, NULL, 2);
 	it = lpct_thread(idle_thread, &idle);
 	pthread_barrier_wait(&idle.started);
-	setup_connected(&s, NULL);
-	t = start_request(&r, s.client, "req");
-	recv_request(s.port, &m, "req");
+	t = setup_request(&s, &r, &m);
 	set_data(&m, "rep");
 	bad = m;
-	set_cid(&bad.h, getpid(), self_tid());
+	set_cid(&bad.h, getpid(), lpct_gettid());
 	cr_assert_status(NtReplyPort(s.comm, &bad.h),
 			 STATUS_REPLY_MESSAGE_MISMATCH);
 	cr_assert_status(NtReplyWaitReplyPort(s.comm, &bad.h),
@@ -377,7 +321,8 @@ Test(reply, reply_to_a_datagram_is_a_mismatch)
 	d.client = s.client;
 	t = lpct_thread(datagram_then_request, &d);
 	memset(&dg, 0, sizeof(dg));
-	cr_assert_status(recv_ms(s.port, NULL, &dg.h, 10000), STATUS_SUCCESS);
+	cr_assert_status(lpct_recv_ms(s.port, NULL, &dg.h, 10000),
+			 STATUS_SUCCESS);
 	cr_assert_eq(dg.h.u2.s2.Type, LPC_DATAGRAM);
 	recv_request(s.port, &m, "req");
 	cr_assert_eq(memcmp(&dg.h.ClientId, &m.h.ClientId, sizeof(CLIENT_ID)),
@@ -396,7 +341,7 @@ Test(reply, reply_to_a_datagram_is_a_mismatch)
 	/* Our own datagram through a loop-back port. */
 	lpct_msg_init(&dg, "self", 5);
 	cr_assert_status(NtRequestPort(loop, &dg.h), STATUS_SUCCESS);
-	cr_assert_status(recv_ms(loop, NULL, &dg.h, 0), STATUS_SUCCESS);
+	cr_assert_status(lpct_recv_ms(loop, NULL, &dg.h, 0), STATUS_SUCCESS);
 	cr_assert_eq(dg.h.u2.s2.Type, LPC_DATAGRAM);
 	cr_assert_status(NtReplyPort(loop, &dg.h),
 			 STATUS_REPLY_MESSAGE_MISMATCH);
@@ -417,14 +362,14 @@ Test(reply, only_ports_related_to_the_request_may_answer)
 	PVOID ctx;
 	long t0;
 
-	c1 = connect_client(port, PORT, (PVOID)1, &comm1);
-	c2 = connect_client(port, PORT, (PVOID)2, &comm2);
+	c1 = lpct_connect_client(port, PORT, (PVOID)1, &comm1);
+	c2 = lpct_connect_client(port, PORT, (PVOID)2, &comm2);
 	other = lpct_create(PORT2, 0, 0x100);
 	loop = lpct_create(NULL, 0, 0x100);
 
 	t = start_request(&r, c1, "from1");
 	ctx = NULL;
-	cr_assert_status(recv_ms(port, &ctx, &m.h, 10000), STATUS_SUCCESS);
+	cr_assert_status(lpct_recv_ms(port, &ctx, &m.h, 10000), STATUS_SUCCESS);
 	cr_assert_eq(ctx, (PVOID)1);
 	set_data(&m, "via comm1");
 	cr_assert_status(NtReplyPort(comm2, &m.h),
@@ -447,7 +392,8 @@ Test(reply, only_ports_related_to_the_request_may_answer)
 
 	t = start_request(&r, c2, "from2");
 	ctx = NULL;
-	cr_assert_status(recv_ms(comm1, &ctx, &m.h, 10000), STATUS_SUCCESS);
+	cr_assert_status(lpct_recv_ms(comm1, &ctx, &m.h, 10000),
+			 STATUS_SUCCESS);
 	cr_assert_eq(ctx, (PVOID)2, "comm ports read the shared queue");
 	set_data(&m, "via comm2");
 	cr_assert_status(NtReplyPort(comm1, &m.h),
@@ -461,11 +407,11 @@ Test(reply, only_ports_related_to_the_request_may_answer)
 	cr_assert_status(NtClose(c2), STATUS_SUCCESS);
 	cr_assert_status(NtClose(comm1), STATUS_SUCCESS);
 	cr_assert_status(NtClose(comm2), STATUS_SUCCESS);
-	t0 = now_ms();
+	t0 = lpct_now_ms();
 	cr_assert_status(NtClose(port), STATUS_SUCCESS);
-	cr_assert_lt(now_ms() - t0, 2000,
+	cr_assert_lt(lpct_now_ms() - t0, 2000,
 		     "NtClose of the connection port took %ld ms",
-		     now_ms() - t0);
+		     lpct_now_ms() - t0);
 }
 
 struct replier {
@@ -518,8 +464,8 @@ Test(reply, thread_blocked_in_connect_cannot_be_replied_to)
 {
 	static const CSHORT types[] = { 10, 2, 0, 5, 6, 7, 9, 8, 3 };
 	HANDLE port = lpct_create(PORT, 0x100, 0x100), comm = NULL;
-	struct conn_arg c = { .name = PORT };
-	pthread_t t = lpct_thread(connect_thread, &c);
+	struct lpct_conn c = { .name = PORT };
+	pthread_t t = lpct_thread(lpct_connect_thread, &c);
 	lpct_msg m, bad;
 
 	memset(&m, 0, sizeof(m));
@@ -578,7 +524,7 @@ Test(reply, reply_header_is_the_repliers_with_type_lpc_reply)
 			     r.out.h.u2.s2.Type);
 		cr_assert_eq(r.out.h.u2.s2.DataInfoOffset, 0);
 		cr_assert_eq(r.out.h.MessageId, id);
-		cr_assert(cid_is(&r.out.h, getpid(), r.tid));
+		cr_assert(lpct_cid_is(&r.out.h, getpid(), r.tid));
 		cr_assert_eq(r.out.h.ClientViewSize, 0x55);
 		cr_assert_eq(r.out.h.u1.s1.DataLength, 4);
 		cr_assert_eq(r.out.h.u1.s1.TotalLength, HDR + 4);
@@ -660,9 +606,7 @@ Test(reply, reply_wait_receive_with_failing_reply_receives_nothing)
 	pthread_t t;
 	lpct_msg m, bad, out, dg;
 
-	setup_connected(&s, NULL);
-	t = start_request(&r, s.client, "req");
-	recv_request(s.port, &m, "req");
+	t = setup_request(&s, &r, &m);
 	lpct_msg_init(&dg, "queued", 7);
 	cr_assert_status(NtRequestPort(s.port, &dg.h), STATUS_SUCCESS);
 	set_data(&m, "rep");
@@ -684,11 +628,11 @@ Test(reply, reply_wait_receive_with_failing_reply_receives_nothing)
 	cr_assert_status(NtReplyWaitReceivePort(s.port, NULL, &bad.h, &out.h),
 			 STATUS_INVALID_PARAMETER);
 	bad = m;
-	set_lengths(&bad.h, 4, 0x101);
+	lpct_set_lengths(&bad.h, 4, 0x101);
 	cr_assert_status(NtReplyWaitReceivePort(s.port, NULL, &bad.h, &out.h),
 			 STATUS_PORT_MESSAGE_TOO_LONG);
 	bad = m;
-	set_lengths(&bad.h, 8, HDR + 4);
+	lpct_set_lengths(&bad.h, 8, HDR + 4);
 	cr_assert_status(NtReplyWaitReceivePort(s.port, NULL, &bad.h, &out.h),
 			 STATUS_INVALID_PARAMETER);
 	for (size_t i = 0; i < sizeof(out); i++)
@@ -696,7 +640,8 @@ Test(reply, reply_wait_receive_with_failing_reply_receives_nothing)
 			     "receive buffer written at byte %zu", i);
 
 	memset(&out, 0, sizeof(out));
-	cr_assert_status(recv_ms(s.port, NULL, &out.h, 10000), STATUS_SUCCESS);
+	cr_assert_status(lpct_recv_ms(s.port, NULL, &out.h, 10000),
+			 STATUS_SUCCESS);
 	cr_assert_eq(out.h.u2.s2.Type, LPC_DATAGRAM);
 	cr_assert_str_eq((char *)out.data, "queued");
 	cr_assert_status(NtReplyPort(s.comm, &m.h), STATUS_SUCCESS);
@@ -718,11 +663,11 @@ Test(reply, reply_wait_receive_ex_relative_timeout_expires)
 	ports[2] = s.client, ports[3] = loop;
 	for (size_t i = 0; i < sizeof(ports) / sizeof(ports[0]); i++) {
 		memset(&m, 0xab, sizeof(m));
-		t0 = now_ms();
+		t0 = lpct_now_ms();
 		cr_assert_status(NtReplyWaitReceivePortEx(ports[i], NULL, NULL,
 							  &m.h, &t100),
 				 STATUS_TIMEOUT);
-		dt = now_ms() - t0;
+		dt = lpct_now_ms() - t0;
 		cr_assert_geq(dt, 90, "port %zu: timed out after %ld ms", i,
 			      dt);
 		cr_assert_lt(dt, 5000, "port %zu: timed out after %ld ms", i,
@@ -731,6 +676,21 @@ Test(reply, reply_wait_receive_ex_relative_timeout_expires)
 	}
 	cr_assert_status(NtClose(loop), STATUS_SUCCESS);
 	close_connected(&s);
+}
+
+/* A datagram text sent through from is received at once on on by a
+ * zero-timeout NtReplyWaitReceivePortEx. */
+static void send_then_poll(HANDLE from, HANDLE on, const char *text)
+{
+	LARGE_INTEGER zero = { .QuadPart = 0 };
+	lpct_msg m;
+
+	lpct_msg_init(&m, text, (CSHORT)(strlen(text) + 1));
+	cr_assert_status(NtRequestPort(from, &m.h), STATUS_SUCCESS);
+	memset(&m, 0, sizeof(m));
+	cr_assert_status(NtReplyWaitReceivePortEx(on, NULL, NULL, &m.h, &zero),
+			 STATUS_SUCCESS);
+	cr_assert_str_eq((char *)m.data, text);
 }
 
 /* A zero timeout polls: STATUS_TIMEOUT at once on an empty queue, the
@@ -747,35 +707,16 @@ Test(reply, reply_wait_receive_ex_zero_timeout_polls)
 	ports[0] = s.port, ports[1] = s.comm;
 	ports[2] = s.client, ports[3] = loop;
 	for (size_t i = 0; i < sizeof(ports) / sizeof(ports[0]); i++) {
-		t0 = now_ms();
+		t0 = lpct_now_ms();
 		cr_assert_status(NtReplyWaitReceivePortEx(ports[i], NULL, NULL,
 							  &m.h, &zero),
 				 STATUS_TIMEOUT);
-		cr_assert_lt(now_ms() - t0, 1000);
+		cr_assert_lt(lpct_now_ms() - t0, 1000);
 	}
-	lpct_msg_init(&m, "local", 6);
-	cr_assert_status(NtRequestPort(loop, &m.h), STATUS_SUCCESS);
-	memset(&m, 0, sizeof(m));
-	cr_assert_status(NtReplyWaitReceivePortEx(loop, NULL, NULL, &m.h,
-						  &zero),
-			 STATUS_SUCCESS);
-	cr_assert_str_eq((char *)m.data, "local");
-
+	send_then_poll(loop, loop, "local");
 	/* NtRequestPort has returned: the datagram is queued. */
-	lpct_msg_init(&m, "remote", 7);
-	cr_assert_status(NtRequestPort(s.client, &m.h), STATUS_SUCCESS);
-	memset(&m, 0, sizeof(m));
-	cr_assert_status(NtReplyWaitReceivePortEx(s.port, NULL, NULL, &m.h,
-						  &zero),
-			 STATUS_SUCCESS);
-	cr_assert_str_eq((char *)m.data, "remote");
-	lpct_msg_init(&m, "to client", 10);
-	cr_assert_status(NtRequestPort(s.comm, &m.h), STATUS_SUCCESS);
-	memset(&m, 0, sizeof(m));
-	cr_assert_status(NtReplyWaitReceivePortEx(s.client, NULL, NULL, &m.h,
-						  &zero),
-			 STATUS_SUCCESS);
-	cr_assert_str_eq((char *)m.data, "to client");
+	send_then_poll(s.client, s.port, "remote");
+	send_then_poll(s.comm, s.client, "to client");
 	cr_assert_status(NtClose(loop), STATUS_SUCCESS);
 	close_connected(&s);
 }
@@ -820,20 +761,20 @@ Test(reply, reply_wait_receive_ex_returns_message_arriving_in_time)
 	setup_connected(&s, NULL);
 	l.client = s.client;
 	t = lpct_thread(late_sender, &l);
-	t0 = now_ms();
+	t0 = lpct_now_ms();
 	memset(&m, 0, sizeof(m));
 	cr_assert_status(NtReplyWaitReceivePortEx(s.port, NULL, NULL, &m.h,
 						  &t10s),
 			 STATUS_SUCCESS);
-	cr_assert_lt(now_ms() - t0, 5000);
+	cr_assert_lt(lpct_now_ms() - t0, 5000);
 	cr_assert_eq(m.h.u2.s2.Type, LPC_DATAGRAM);
 	cr_assert_str_eq((char *)m.data, "late");
-	t0 = now_ms();
+	t0 = lpct_now_ms();
 	memset(&m, 0, sizeof(m));
 	cr_assert_status(NtReplyWaitReceivePortEx(s.comm, NULL, NULL, &m.h,
 						  &t10s),
 			 STATUS_SUCCESS);
-	cr_assert_lt(now_ms() - t0, 5000);
+	cr_assert_lt(lpct_now_ms() - t0, 5000);
 	cr_assert_eq(m.h.u2.s2.Type, LPC_REQUEST);
 	cr_assert_str_eq((char *)m.data, "later");
 	set_data(&m, "in time");
@@ -858,9 +799,7 @@ Test(reply, reply_wait_reply_port_errors)
 	pthread_t t;
 	lpct_msg m, bad;
 
-	setup_connected(&s, NULL);
-	t = start_request(&r, s.client, "req");
-	recv_request(s.port, &m, "req");
+	t = setup_request(&s, &r, &m);
 	set_data(&m, "rep");
 	cr_assert_status(NtReplyWaitReplyPort(s.comm, NULL),
 			 STATUS_ACCESS_VIOLATION);
@@ -875,11 +814,11 @@ Test(reply, reply_wait_reply_port_errors)
 	cr_assert_status(NtReplyWaitReplyPort(s.comm, &bad.h),
 			 STATUS_REPLY_MESSAGE_MISMATCH);
 	bad = m;
-	set_cid(&bad.h, getpid(), self_tid());
+	set_cid(&bad.h, getpid(), lpct_gettid());
 	cr_assert_status(NtReplyWaitReplyPort(s.comm, &bad.h),
 			 STATUS_REPLY_MESSAGE_MISMATCH);
 	bad = m;
-	set_lengths(&bad.h, 4, 0x101);
+	lpct_set_lengths(&bad.h, 4, 0x101);
 	cr_assert_status(NtReplyWaitReplyPort(s.comm, &bad.h),
 			 STATUS_PORT_MESSAGE_TOO_LONG);
 	cr_assert_status(NtReplyPort(s.comm, &m.h), STATUS_SUCCESS);
@@ -1022,7 +961,7 @@ static void *cb_client_main(void *a)
 	NTSTATUS s;
 
 	c->pid = getpid();
-	c->tid = self_tid();
+	c->tid = lpct_gettid();
 	lpct_msg_init(&req, "request", 8);
 	memset(&m, 0xff, sizeof(m));
 	s = NtRequestWaitReplyPort(c->client, &req.h, &m.h);
@@ -1041,7 +980,7 @@ static void *cb_client_main(void *a)
 		c->cb_data[i][15] = 0;
 		memcpy(m.data, "answer0", 8);
 		m.data[6] = (UCHAR)('0' + i);
-		set_lengths(&m.h, 8, HDR + 8);
+		lpct_set_lengths(&m.h, 8, HDR + 8);
 		c->callbacks++;
 		s = NtReplyWaitReplyPort(c->client, &m.h);
 	}
@@ -1079,7 +1018,7 @@ static void serve_callbacks(HANDLE port, HANDLE comm, pid_t client_pid,
 				STATUS_SUCCESS, "callback %d", i);
 		cr_assert_eq(cbr.h.u2.s2.Type, LPC_REPLY);
 		cr_assert_eq(cbr.h.MessageId, id);
-		cr_assert(cid_is(&cbr.h, getpid(), self_tid()),
+		cr_assert(lpct_cid_is(&cbr.h, getpid(), lpct_gettid()),
 			  "the client answered the server thread");
 		cr_assert_eq(cbr.h.u1.s1.DataLength, 8);
 		snprintf(text, sizeof(text), "answer%d", i);
@@ -1108,7 +1047,7 @@ static void check_cb_client(const struct cb_client *c, ULONG id)
 		cr_assert_eq((uintptr_t)c->cb_cid[i].UniqueProcess,
 			     (uintptr_t)getpid());
 		cr_assert_eq((uintptr_t)c->cb_cid[i].UniqueThread,
-			     (uintptr_t)self_tid(),
+			     (uintptr_t)lpct_gettid(),
 			     "callback ClientId is the server thread");
 		snprintf(text, sizeof(text), "callback%d", i);
 		cr_assert_str_eq(c->cb_data[i], text);
@@ -1161,7 +1100,7 @@ Test(reply, callback_with_client_in_another_process)
 	memset(c, 0, sizeof(*c));
 	cr_assert_eq(sem_init(&c->release, 1, 0), 0);
 	pid = lpct_fork(cb_client_fork, c);
-	cr_assert_status(recv_ms(port, NULL, &m.h, 10000), STATUS_SUCCESS);
+	cr_assert_status(lpct_recv_ms(port, NULL, &m.h, 10000), STATUS_SUCCESS);
 	cr_assert_eq(m.h.u2.s2.Type, LPC_CONNECTION_REQUEST);
 	cr_assert_status(NtAcceptConnectPort(&comm, NULL, &m.h, TRUE, NULL,
 					     NULL),
@@ -1187,9 +1126,7 @@ Test(reply, callback_errors)
 	pthread_t t;
 	lpct_msg m, cb, out;
 
-	setup_connected(&s, NULL);
-	t = start_request(&r, s.client, "req");
-	recv_request(s.port, &m, "req");
+	t = setup_request(&s, &r, &m);
 
 	lpct_msg_init(&cb, "cb", 3);
 	cb.h.u2.s2.Type = LPC_REQUEST;
@@ -1201,7 +1138,7 @@ Test(reply, callback_errors)
 	cr_assert_status(NtRequestWaitReplyPort(s.comm, &cb.h, &out.h),
 			 STATUS_REPLY_MESSAGE_MISMATCH);
 	cb.h.MessageId = m.h.MessageId;
-	set_cid(&cb.h, getpid(), self_tid());
+	set_cid(&cb.h, getpid(), lpct_gettid());
 	cr_assert_status(NtRequestWaitReplyPort(s.comm, &cb.h, &out.h),
 			 STATUS_REPLY_MESSAGE_MISMATCH);
 	set_cid(&cb.h, dead_pid(), 1);
@@ -1236,7 +1173,7 @@ struct worker {
 static void *worker_main(void *a)
 {
 	struct worker *w = a;
-	pid_t tid = self_tid();
+	pid_t tid = lpct_gettid();
 
 	for (uint32_t i = 0; i < N_REQS; i++) {
 		uint32_t q[4] = { w->idx, i, w->idx * 7919u + i * 104729u, 0 };
@@ -1254,7 +1191,7 @@ static void *worker_main(void *a)
 		memcpy(a4, out.data, sizeof(a4));
 		if (out.h.u2.s2.Type != LPC_REPLY ||
 		    out.h.u1.s1.DataLength != sizeof(a4) ||
-		    !cid_is(&out.h, getpid(), tid) || a4[0] != ~q[0] ||
+		    !lpct_cid_is(&out.h, getpid(), tid) || a4[0] != ~q[0] ||
 		    a4[1] != ~q[1] || a4[2] != ~q[2] ||
 		    a4[3] != q[0] * N_REQS + q[1]) {
 			w->fail = 2;

@@ -12,13 +12,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <semaphore.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "helpers.h"
@@ -26,29 +23,13 @@
 TestSuite(teardown, .init = lpct_setup, .fini = lpct_teardown, .timeout = 30);
 
 #define PORT "\\RPC Control\\teardown"
-#define PORT_LEAF "teardown"
-
-/* Every receive is bounded: a lost notification fails, it never hangs. */
-#define RECV_MS 10000
-/* How long "nothing else arrives" is watched for. */
-#define QUIET_MS 200
+#define PORT_FILE "RPC Control/teardown"
 
 #define CTX ((PVOID)(uintptr_t)0xc0ffee)
 
 /* ------------------------------------------------------------------ */
 /* Helpers                                                             */
 /* ------------------------------------------------------------------ */
-
-static pid_t tid_self(void)
-{
-	return (pid_t)syscall(SYS_gettid);
-}
-
-static int msg_type(const lpct_msg *m)
-{
-	/* Robust receivers mask the flag bits (spec 1.2). */
-	return m->h.u2.s2.Type & 0x0fff;
-}
 
 static HANDLE cid_pid(const lpct_msg *m)
 {
@@ -61,31 +42,6 @@ static HANDLE cid_tid(const lpct_msg *m)
 }
 
 #define H(x) ((HANDLE)(uintptr_t)(x))
-
-static NTSTATUS recv_ms(HANDLE port, PVOID *ctx, lpct_msg *m, long ms)
-{
-	LARGE_INTEGER t = lpct_timeout_ms(ms);
-
-	memset(&m->h, 0, sizeof(m->h));
-	return NtReplyWaitReceivePortEx(port, ctx, NULL, &m->h, &t);
-}
-
-static void recv_ok(HANDLE port, PVOID *ctx, lpct_msg *m)
-{
-	cr_assert_status(recv_ms(port, ctx, m, RECV_MS), STATUS_SUCCESS);
-}
-
-/* Nothing more is queued for the server. */
-static void assert_quiet(HANDLE port)
-{
-	lpct_msg m;
-	NTSTATUS s = recv_ms(port, NULL, &m, QUIET_MS);
-
-	cr_assert_eq(s, STATUS_TIMEOUT,
-		     "unexpected: status 0x%08x, message type %d from %zu/%zu",
-		     (unsigned)s, msg_type(&m), (size_t)cid_pid(&m),
-		     (size_t)cid_tid(&m));
-}
 
 /* Start time of a process (tid 0) or thread as NT system time, from
  * /proc (field 22) and btime, to check CreateTime payloads. */
@@ -154,7 +110,8 @@ static void assert_create_time(const lpct_msg *m, int64_t want)
 static void assert_notice(const lpct_msg *m, PVOID ctx, int type, pid_t pid,
 			  pid_t tid, PVOID want_ctx)
 {
-	cr_assert_eq(msg_type(m), type, "type %d, want %d", msg_type(m), type);
+	cr_assert_eq(lpct_msg_type(m), type, "type %d, want %d",
+		     lpct_msg_type(m), type);
 	cr_assert_eq(m->h.u1.s1.DataLength, 8);
 	cr_assert_eq(m->h.u1.s1.TotalLength, 48);
 	cr_assert_eq(m->h.u1.s1.TotalLength, sizeof(CLIENT_DIED_MSG));
@@ -178,109 +135,57 @@ static void assert_comm_disconnected(HANDLE comm)
 			 STATUS_PORT_DISCONNECTED);
 }
 
-/* Bounded poll: does thread tid of pid sleep (blocked in a call)?  Used
- * only where no blocking primitive can tell that a thread has entered a
- * wait; the state must hold on two reads 5 ms apart. */
-static bool wait_sleeping(pid_t pid, pid_t tid)
-{
-	char path[96], buf[512], *p;
-	int seen = 0;
-
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)pid,
-		 (int)tid);
-	for (int i = 0; i < 2000; i++) {
-		int fd = open(path, O_RDONLY | O_CLOEXEC);
-		ssize_t n;
-
-		if (fd < 0)
-			return false;
-		n = read(fd, buf, sizeof(buf) - 1);
-		close(fd);
-		if (n <= 0)
-			return false;
-		buf[n] = 0;
-		p = strrchr(buf, ')');
-		if (p && (p[2] == 'S' || p[2] == 'D')) {
-			if (++seen == 2)
-				return true;
-			usleep(5000);
-			continue;
-		}
-		seen = 0;
-		usleep(1000);
-	}
-	return false;
-}
-
-static const char *sock_path(const char *leaf)
-{
-	static char path[512];
-
-	snprintf(path, sizeof(path), "%s/RPC Control/%s", lpct_root(), leaf);
-	return path;
-}
-
 /* Listen for one connection request; accept it, but do not complete. */
 static HANDLE accept_only(HANDLE port, PVOID ctx, lpct_msg *req)
 {
 	HANDLE comm = NULL;
 
 	cr_assert_status(NtListenPort(port, &req->h), STATUS_SUCCESS);
-	cr_assert_eq(msg_type(req), LPC_CONNECTION_REQUEST);
+	cr_assert_eq(lpct_msg_type(req), LPC_CONNECTION_REQUEST);
 	cr_assert_status(NtAcceptConnectPort(&comm, ctx, &req->h, TRUE, NULL,
 					     NULL),
 			 STATUS_SUCCESS);
 	return comm;
 }
 
-/* Reply to a request: echo with every data byte incremented. */
-static NTSTATUS reply_echo(HANDLE port, lpct_msg *m)
-{
-	for (int i = 0; i < m->h.u1.s1.DataLength; i++)
-		m->data[i]++;
-	return NtReplyPort(port, &m->h);
-}
-
 /* ------------------------------------------------------------------ */
 /* Forked clients                                                      */
 /* ------------------------------------------------------------------ */
-
-#define CHILD_CHECK(cond, code)                                                \
-	do {                                                                   \
-		if (!(cond))                                                   \
-			_exit(code);                                           \
-	} while (0)
-
-/* A forked child's request: returns 0 when the reply is the echo. */
-static int child_request(HANDLE port, uint32_t seq)
-{
-	lpct_msg m, r;
-	uint32_t want;
-
-	lpct_msg_init(&m, &seq, sizeof(seq));
-	memset(&r, 0, sizeof(r));
-	if (NtRequestWaitReplyPort(port, &m.h, &r.h))
-		return 1;
-	if ((r.h.u2.s2.Type & 0x0fff) != LPC_REPLY ||
-	    r.h.u1.s1.DataLength != sizeof(seq))
-		return 2;
-	memcpy(&want, &seq, sizeof(seq));
-	for (unsigned i = 0; i < sizeof(want); i++)
-		((unsigned char *)&want)[i]++;
-	return memcmp(r.data, &want, sizeof(want)) ? 3 : 0;
-}
-
-/* First thing in every forked child: die with the test, never linger
- * (an orphan would keep the runner's output pipe open). */
-static void child_enter(void)
-{
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
-}
 
 static void child_pause(void)
 {
 	for (;;)
 		pause();
+}
+
+/* Accept forked client pid's connection request (into req) with CTX,
+ * taking the process's create time while it is surely alive (blocked in
+ * NtConnectPort). */
+static HANDLE accept_child(HANDLE port, pid_t pid, lpct_msg *req,
+			   int64_t *ctime)
+{
+	HANDLE comm = accept_only(port, CTX, req);
+
+	*ctime = nt_start_time(pid, 0);
+	cr_assert_status(NtCompleteConnectPort(comm), STATUS_SUCCESS);
+	return comm;
+}
+
+/* A client process's last notice: LPC_PORT_CLOSED from thread tid, the
+ * comm port disconnected, then nothing more.  Closes comm and port. */
+static void assert_last_port_closed(HANDLE port, HANDLE comm, pid_t pid,
+				    pid_t tid, int64_t ctime)
+{
+	PVOID ctx = NULL;
+	lpct_msg m;
+
+	lpct_recv_ok(port, &ctx, &m);
+	assert_notice(&m, ctx, LPC_PORT_CLOSED, pid, tid, CTX);
+	assert_create_time(&m, ctime);
+	assert_comm_disconnected(comm);
+	lpct_assert_quiet(port);
+	cr_assert_status(NtClose(comm), STATUS_SUCCESS);
+	cr_assert_status(NtClose(port), STATUS_SUCCESS);
 }
 
 /* ------------------------------------------------------------------ */
@@ -297,7 +202,7 @@ static void *client_connect_close(void *arg)
 {
 	struct closer *c = arg;
 
-	c->tid = tid_self();
+	c->tid = lpct_gettid();
 	c->s_connect = lpct_connect(&c->port, PORT, NULL, NULL);
 	if (c->s_connect == STATUS_SUCCESS)
 		c->s_close = NtClose(c->port);
@@ -316,7 +221,7 @@ Test(teardown, client_close_sends_port_closed)
 	lpct_msg m;
 
 	comm = lpct_accept_next(port, CTX);
-	recv_ok(port, &ctx, &m);
+	lpct_recv_ok(port, &ctx, &m);
 	lpct_join(t);
 	cr_assert_status(c.s_connect, STATUS_SUCCESS);
 	cr_assert_status(c.s_close, STATUS_SUCCESS);
@@ -324,7 +229,7 @@ Test(teardown, client_close_sends_port_closed)
 	assert_create_time(&m, nt_start_time(getpid(), 0));
 	/* The server's side is now disconnected. */
 	assert_comm_disconnected(comm);
-	assert_quiet(port);
+	lpct_assert_quiet(port);
 	cr_assert_status(NtClose(comm), STATUS_SUCCESS);
 	cr_assert_status(NtClose(port), STATUS_SUCCESS);
 }
@@ -339,7 +244,7 @@ Test(teardown, port_closed_default_context_is_comm_handle)
 	lpct_msg m;
 
 	comm = lpct_accept_next(port, NULL);
-	recv_ok(port, &ctx, &m);
+	lpct_recv_ok(port, &ctx, &m);
 	lpct_join(t);
 	cr_assert_status(c.s_close, STATUS_SUCCESS);
 	assert_notice(&m, ctx, LPC_PORT_CLOSED, getpid(), c.tid, comm);
@@ -357,7 +262,7 @@ struct child_closer {
 static void *child_close_thread(void *arg)
 {
 	struct child_closer *c = arg;
-	pid_t tid = tid_self();
+	pid_t tid = lpct_gettid();
 	lpct_msg m;
 
 	/* Tell the server who is about to close. */
@@ -375,12 +280,12 @@ static void child_client_end(void *arg)
 	enum child_end how = (enum child_end)(uintptr_t)arg;
 	struct child_closer c = { 0 };
 	pthread_t t;
-	pid_t tid = tid_self();
+	pid_t tid = lpct_gettid();
 	lpct_msg m;
 
-	child_enter();
+	lpct_child_enter();
 	CHILD_CHECK(lpct_connect(&c.port, PORT, NULL, NULL) == 0, 10);
-	CHILD_CHECK(child_request(c.port, 7) == 0, 11);
+	CHILD_CHECK(lpct_echo_request(c.port, 7) == 0, 11);
 	switch (how) {
 	case END_CLOSE_IN_THREAD:
 		CHILD_CHECK(pthread_create(&t, NULL, child_close_thread, &c) ==
@@ -412,38 +317,23 @@ static void port_closed_by_child(enum child_end how)
 	pid_t closer;
 	lpct_msg m;
 
-	comm = accept_only(port, CTX, &m);
+	comm = accept_child(port, pid, &m, &ctime);
 	cr_assert_eq(cid_pid(&m), H(pid));
-	/* The child is blocked in NtConnectPort: alive. */
-	ctime = nt_start_time(pid, 0);
-	cr_assert_status(NtCompleteConnectPort(comm), STATUS_SUCCESS);
-	recv_ok(port, &ctx, &m);
-	cr_assert_eq(msg_type(&m), LPC_REQUEST);
+	lpct_recv_ok(port, &ctx, &m);
+	cr_assert_eq(lpct_msg_type(&m), LPC_REQUEST);
 	cr_assert_eq(ctx, CTX);
-	cr_assert_status(reply_echo(comm, &m), STATUS_SUCCESS);
-	recv_ok(port, &ctx, &m);
-	cr_assert_eq(msg_type(&m), LPC_DATAGRAM);
+	cr_assert_status(lpct_reply_echo(comm, &m), STATUS_SUCCESS);
+	lpct_recv_ok(port, &ctx, &m);
+	cr_assert_eq(lpct_msg_type(&m), LPC_DATAGRAM);
 	memcpy(&closer, m.data, sizeof(closer));
-	if (how == END_KILL) {
+	if (how == END_CLOSE_IN_THREAD)
+		cr_assert_neq(closer, pid);
+	else
 		cr_assert_eq(closer, pid);
-		cr_assert_eq(kill(pid, SIGKILL), 0);
-		cr_assert_eq(lpct_wait(pid), 128 + SIGKILL);
-	} else {
-		cr_assert_eq(lpct_wait(pid), 0);
-		if (how == END_EXIT)
-			cr_assert_eq(closer, pid);
-		else
-			cr_assert_neq(closer, pid);
-	}
-	recv_ok(port, &ctx, &m);
+	lpct_end_child(pid, how == END_KILL);
 	/* A process that dies without closing is seen as its main thread
 	 * closing the port. */
-	assert_notice(&m, ctx, LPC_PORT_CLOSED, pid, closer, CTX);
-	assert_create_time(&m, ctime);
-	assert_comm_disconnected(comm);
-	assert_quiet(port);
-	cr_assert_status(NtClose(comm), STATUS_SUCCESS);
-	cr_assert_status(NtClose(port), STATUS_SUCCESS);
+	assert_last_port_closed(port, comm, pid, closer, ctime);
 }
 
 Test(teardown, client_process_close_from_thread_sends_port_closed)
@@ -478,7 +368,7 @@ static void *client_register_exit(void *arg)
 	struct dier *d = arg;
 	lpct_msg m;
 
-	d->tid = tid_self();
+	d->tid = lpct_gettid();
 	d->ctime = nt_start_time(getpid(), d->tid);
 	d->s_connect = lpct_connect(&d->port, PORT, NULL, NULL);
 	if (d->s_connect)
@@ -500,12 +390,12 @@ static void thread_exit_notices(int nreg)
 	lpct_msg m;
 
 	comm = lpct_accept_next(port, CTX);
-	recv_ok(port, &ctx, &m);
+	lpct_recv_ok(port, &ctx, &m);
 	cr_assert_status(d.s_connect, STATUS_SUCCESS);
-	cr_assert_eq(msg_type(&m), LPC_DATAGRAM);
+	cr_assert_eq(lpct_msg_type(&m), LPC_DATAGRAM);
 	cr_assert_str_eq((char *)m.data, "bye");
 	for (int i = 0; i < nreg; i++) {
-		recv_ok(port, &ctx, &m);
+		lpct_recv_ok(port, &ctx, &m);
 		assert_notice(&m, ctx, LPC_CLIENT_DIED, getpid(), d.tid, CTX);
 		assert_create_time(&m, d.ctime);
 	}
@@ -513,20 +403,20 @@ static void thread_exit_notices(int nreg)
 	cr_assert_status(d.s_reg, STATUS_SUCCESS);
 	cr_assert_status(d.s_dgram, STATUS_SUCCESS);
 	/* Thread exit closes no handle: no LPC_PORT_CLOSED now. */
-	assert_quiet(port);
+	lpct_assert_quiet(port);
 	/* The connection still works from another thread. */
 	lpct_msg_init(&m, "still", 6);
 	cr_assert_status(NtRequestPort(d.port, &m.h), STATUS_SUCCESS);
-	recv_ok(port, &ctx, &m);
-	cr_assert_eq(msg_type(&m), LPC_DATAGRAM);
-	cr_assert_eq(cid_tid(&m), H(tid_self()));
+	lpct_recv_ok(port, &ctx, &m);
+	cr_assert_eq(lpct_msg_type(&m), LPC_DATAGRAM);
+	cr_assert_eq(cid_tid(&m), H(lpct_gettid()));
 	cr_assert_eq(ctx, CTX);
 	cr_assert_str_eq((char *)m.data, "still");
 	/* Closing it now names this thread. */
 	cr_assert_status(NtClose(d.port), STATUS_SUCCESS);
-	recv_ok(port, &ctx, &m);
-	assert_notice(&m, ctx, LPC_PORT_CLOSED, getpid(), tid_self(), CTX);
-	assert_quiet(port);
+	lpct_recv_ok(port, &ctx, &m);
+	assert_notice(&m, ctx, LPC_PORT_CLOSED, getpid(), lpct_gettid(), CTX);
+	lpct_assert_quiet(port);
 	cr_assert_status(NtClose(comm), STATUS_SUCCESS);
 	cr_assert_status(NtClose(port), STATUS_SUCCESS);
 }
@@ -569,7 +459,7 @@ static void *server_thread_register(void *arg)
 {
 	struct self_reg *r = arg;
 
-	r->tid = tid_self();
+	r->tid = lpct_gettid();
 	r->ctime = nt_start_time(getpid(), r->tid);
 	r->s = NtRegisterThreadTerminatePort(r->port);
 	return NULL;
@@ -585,12 +475,12 @@ Test(teardown, server_registers_own_connection_port)
 
 	lpct_join(lpct_thread(server_thread_register, &r));
 	cr_assert_status(r.s, STATUS_SUCCESS);
-	recv_ok(r.port, &ctx, &m);
+	lpct_recv_ok(r.port, &ctx, &m);
 	/* Sent through the connection port itself: no connection context
 	 * (spec 4.2). */
 	assert_notice(&m, ctx, LPC_CLIENT_DIED, getpid(), r.tid, NULL);
 	assert_create_time(&m, r.ctime);
-	assert_quiet(r.port);
+	lpct_assert_quiet(r.port);
 	cr_assert_status(NtClose(r.port), STATUS_SUCCESS);
 }
 
@@ -617,7 +507,7 @@ static void *reg_child_t1(void *arg)
 {
 	struct reg_child *c = arg;
 
-	c->tid[1] = tid_self();
+	c->tid[1] = lpct_gettid();
 	c->s1 = NtRegisterThreadTerminatePort(c->port);
 	pthread_barrier_wait(&c->bar);
 	hold_forever(c);
@@ -628,7 +518,7 @@ static void *reg_child_t2(void *arg)
 {
 	struct reg_child *c = arg;
 
-	c->tid[2] = tid_self();
+	c->tid[2] = lpct_gettid();
 	c->s2 = NtRegisterThreadTerminatePort(c->port);
 	return NULL;
 }
@@ -637,7 +527,7 @@ static void *reg_child_t3(void *arg)
 {
 	struct reg_child *c = arg;
 
-	c->tid[3] = tid_self();
+	c->tid[3] = lpct_gettid();
 	pthread_barrier_wait(&c->bar);
 	hold_forever(c);
 	return NULL;
@@ -650,11 +540,11 @@ static void reg_child(void *arg)
 	pthread_t t1, t2, t3;
 	lpct_msg m;
 
-	child_enter();
+	lpct_child_enter();
 	CHILD_CHECK(pipe(c.hold) == 0, 9);
 	CHILD_CHECK(pthread_barrier_init(&c.bar, NULL, 3) == 0, 9);
 	CHILD_CHECK(lpct_connect(&c.port, PORT, NULL, NULL) == 0, 10);
-	c.tid[0] = tid_self();
+	c.tid[0] = lpct_gettid();
 	CHILD_CHECK(NtRegisterThreadTerminatePort(c.port) == 0, 11);
 	CHILD_CHECK(pthread_create(&t2, NULL, reg_child_t2, &c) == 0, 12);
 	pthread_join(t2, NULL);
@@ -680,29 +570,23 @@ static void registered_process_death(bool killed)
 	int64_t ctime;
 	PVOID ctx = NULL, ctx2 = NULL;
 
-	comm = accept_only(port, CTX, &m);
-	ctime = nt_start_time(pid, 0);
-	cr_assert_status(NtCompleteConnectPort(comm), STATUS_SUCCESS);
+	comm = accept_child(port, pid, &m, &ctime);
 	/* t2's own exit notice comes before the datagram. */
-	recv_ok(port, &ctx2, &died2);
-	recv_ok(port, &ctx, &m);
-	cr_assert_eq(msg_type(&m), LPC_DATAGRAM, "type %d", msg_type(&m));
+	lpct_recv_ok(port, &ctx2, &died2);
+	lpct_recv_ok(port, &ctx, &m);
+	cr_assert_eq(lpct_msg_type(&m), LPC_DATAGRAM, "type %d",
+		     lpct_msg_type(&m));
 	memcpy(tid, m.data, sizeof(tid));
 	cr_assert_eq(tid[0], pid);
 	assert_notice(&died2, ctx2, LPC_CLIENT_DIED, pid, tid[2], CTX);
 	assert_create_time(&died2, ctime);
-	if (killed) {
-		cr_assert_eq(kill(pid, SIGKILL), 0);
-		cr_assert_eq(lpct_wait(pid), 128 + SIGKILL);
-	} else {
-		cr_assert_eq(lpct_wait(pid), 0);
-	}
+	lpct_end_child(pid, killed);
 	/* One LPC_CLIENT_DIED per registered live thread, any order... */
 	for (int i = 0; i < 2; i++) {
-		recv_ok(port, &ctx, &m);
-		cr_assert_eq(msg_type(&m), LPC_CLIENT_DIED,
+		lpct_recv_ok(port, &ctx, &m);
+		cr_assert_eq(lpct_msg_type(&m), LPC_CLIENT_DIED,
 			     "message %d: type %d, want LPC_CLIENT_DIED", i,
-			     msg_type(&m));
+			     lpct_msg_type(&m));
 		if (cid_tid(&m) == H(tid[0])) {
 			cr_assert(!seen_main, "main thread reported twice");
 			seen_main = true;
@@ -716,15 +600,9 @@ static void registered_process_death(bool killed)
 		}
 		assert_create_time(&m, ctime);
 	}
-	/* ...then LPC_PORT_CLOSED, as from the main thread. */
-	recv_ok(port, &ctx, &m);
-	assert_notice(&m, ctx, LPC_PORT_CLOSED, pid, pid, CTX);
-	assert_create_time(&m, ctime);
-	assert_comm_disconnected(comm);
-	/* Nothing for t2 (already reported) nor t3 (never registered). */
-	assert_quiet(port);
-	cr_assert_status(NtClose(comm), STATUS_SUCCESS);
-	cr_assert_status(NtClose(port), STATUS_SUCCESS);
+	/* ...then LPC_PORT_CLOSED, as from the main thread, and nothing for
+	 * t2 (already reported) nor t3 (never registered). */
+	assert_last_port_closed(port, comm, pid, pid, ctime);
 }
 
 Test(teardown, killed_client_sends_client_died_per_registered_thread)
@@ -763,8 +641,9 @@ static void *client_abandoned(void *arg)
 	a->s_req2 = NtRequestWaitReplyPort(a->port, &m.h, &r.h);
 	/* No message was sent to this side: the receive reports the
 	 * disconnection instead of delivering anything. */
-	a->s_recv = recv_ms(a->port, NULL, &r, QUIET_MS);
-	a->recv_type = msg_type(&r);
+	memset(&r.h, 0, sizeof(r.h));
+	a->s_recv = lpct_recv_ms(a->port, NULL, &r.h, LPCT_QUIET_MS);
+	a->recv_type = lpct_msg_type(&r);
 	a->s_close = NtClose(a->port);
 	return NULL;
 }
@@ -780,8 +659,8 @@ Test(teardown, server_comm_close_wakes_requester_with_reply_lost)
 	lpct_msg m;
 
 	comm = lpct_accept_next(port, CTX);
-	recv_ok(port, &ctx, &m);
-	cr_assert_eq(msg_type(&m), LPC_REQUEST);
+	lpct_recv_ok(port, &ctx, &m);
+	cr_assert_eq(lpct_msg_type(&m), LPC_REQUEST);
 	cr_assert_str_eq((char *)m.data, "wait");
 	cr_assert_status(NtClose(comm), STATUS_SUCCESS);
 	lpct_join(t);
@@ -807,11 +686,11 @@ static void *client_receive(void *arg)
 	struct receiver *r = arg;
 	lpct_msg m;
 
-	r->tid = tid_self();
+	r->tid = lpct_gettid();
 	sem_post(&r->ready);
 	memset(&m.h, 0, sizeof(m.h));
 	r->s = NtReplyWaitReceivePort(r->port, NULL, NULL, &m.h);
-	r->type = msg_type(&m);
+	r->type = lpct_msg_type(&m);
 	return NULL;
 }
 
@@ -826,7 +705,7 @@ static void *client_connect(void *arg)
 {
 	struct connector *c = arg;
 
-	c->tid = tid_self();
+	c->tid = lpct_gettid();
 	c->port = H(0x55555555);
 	sem_post(&c->started);
 	c->s = lpct_connect(&c->port, PORT, NULL, NULL);
@@ -852,7 +731,7 @@ Test(teardown, server_comm_close_wakes_client_receiver)
 	r.port = c.port;
 	t = lpct_thread(client_receive, &r);
 	sem_wait(&r.ready);
-	cr_assert(wait_sleeping(getpid(), r.tid));
+	cr_assert(lpct_wait_sleeping(getpid(), r.tid));
 	cr_assert_status(NtClose(comm), STATUS_SUCCESS);
 	lpct_join(t);
 	cr_assert_status(r.s, STATUS_PORT_DISCONNECTED);
@@ -878,7 +757,7 @@ static void server_child(void *arg)
 	PVOID ctx;
 	lpct_msg m;
 
-	child_enter();
+	lpct_child_enter();
 	CHILD_CHECK(lpct_try_create(&port, PORT, 0x100, 0x100) == 0, 10);
 	CHILD_CHECK(write(sc->pipe_w, "r", 1) == 1, 11);
 	CHILD_CHECK(NtListenPort(port, &m.h) == 0, 12);
@@ -887,10 +766,11 @@ static void server_child(void *arg)
 		    13);
 	CHILD_CHECK(NtCompleteConnectPort(comm) == 0, 14);
 	for (int i = 0; i < sc->nreq; i++) {
-		CHILD_CHECK(recv_ms(port, &ctx, &m, RECV_MS) == 0, 15);
-		CHILD_CHECK(msg_type(&m) == LPC_REQUEST, 16);
+		CHILD_CHECK(lpct_recv_ms(port, &ctx, &m.h, LPCT_RECV_MS) == 0,
+			    15);
+		CHILD_CHECK(lpct_msg_type(&m) == LPC_REQUEST, 16);
 		if (i == 0 && sc->reply_first)
-			CHILD_CHECK(reply_echo(comm, &m) == 0, 17);
+			CHILD_CHECK(lpct_reply_echo(comm, &m) == 0, 17);
 	}
 	CHILD_CHECK(write(sc->pipe_w, "g", 1) == 1, 18);
 	child_pause();
@@ -917,21 +797,9 @@ static void *client_one_request(void *arg)
 		for (unsigned i = 0; i < sizeof(want); i++)
 			((unsigned char *)&want)[i]++;
 		memcpy(&got, r.data, sizeof(got));
-		q->echo_err = msg_type(&r) != LPC_REPLY || got != want;
+		q->echo_err = lpct_msg_type(&r) != LPC_REPLY || got != want;
 	}
 	return NULL;
-}
-
-static char read_byte(int fd)
-{
-	char b = 0;
-	ssize_t n;
-
-	do
-		n = read(fd, &b, 1);
-	while (n < 0 && errno == EINTR);
-	cr_assert_eq(n, 1, "the child closed the pipe early");
-	return b;
 }
 
 /* The server process is killed while nreq client threads wait for
@@ -954,7 +822,7 @@ static void server_killed(int nreq, bool reply_first)
 	sc.pipe_w = pfd[1];
 	pid = lpct_fork(server_child, &sc);
 	close(pfd[1]);
-	cr_assert_eq(read_byte(pfd[0]), 'r');
+	cr_assert_eq(lpct_read_byte(pfd[0]), 'r');
 	cr_assert_status(lpct_connect(&client, PORT, NULL, NULL),
 			 STATUS_SUCCESS);
 	for (int i = 0; i < nreq; i++) {
@@ -964,11 +832,10 @@ static void server_killed(int nreq, bool reply_first)
 	sem_init(&r.ready, 0, 0);
 	r.port = client;
 	tr = lpct_thread(client_receive, &r);
-	cr_assert_eq(read_byte(pfd[0]), 'g');
+	cr_assert_eq(lpct_read_byte(pfd[0]), 'g');
 	sem_wait(&r.ready);
-	cr_assert(wait_sleeping(getpid(), r.tid));
-	cr_assert_eq(kill(pid, SIGKILL), 0);
-	cr_assert_eq(lpct_wait(pid), 128 + SIGKILL);
+	cr_assert(lpct_wait_sleeping(getpid(), r.tid));
+	lpct_end_child(pid, true);
 	for (int i = 0; i < nreq; i++) {
 		lpct_join(tq[i]);
 		if (q[i].s == STATUS_SUCCESS) {
@@ -1019,7 +886,7 @@ Test(teardown, connection_port_close_refuses_pending_connects)
 	lpct_msg m;
 	int unseen = -1;
 
-	cr_assert_eq(stat(sock_path(PORT_LEAF), &st), 0);
+	cr_assert_eq(stat(lpct_path(PORT_FILE), &st), 0);
 	for (int i = 0; i < 3; i++) {
 		memset(&c[i], 0, sizeof(c[i]));
 		sem_init(&c[i].started, 0, 0);
@@ -1037,7 +904,7 @@ Test(teardown, connection_port_close_refuses_pending_connects)
 			unseen = i;
 	cr_assert_neq(unseen, -1);
 	/* ...and one still queued (its thread is blocked in the call). */
-	cr_assert(wait_sleeping(getpid(), c[unseen].tid));
+	cr_assert(lpct_wait_sleeping(getpid(), c[unseen].tid));
 	cr_assert_status(NtClose(port), STATUS_SUCCESS);
 	for (int i = 0; i < 3; i++) {
 		lpct_join(t[i]);
@@ -1047,7 +914,7 @@ Test(teardown, connection_port_close_refuses_pending_connects)
 	}
 	cr_assert_status(lpct_connect(&h, PORT, NULL, NULL),
 			 STATUS_OBJECT_NAME_NOT_FOUND);
-	cr_assert_neq(stat(sock_path(PORT_LEAF), &st), 0);
+	cr_assert_neq(stat(lpct_path(PORT_FILE), &st), 0);
 	cr_assert_eq(errno, ENOENT);
 }
 
@@ -1065,7 +932,7 @@ static void *client_survivor(void *arg)
 	struct survivor *v = arg;
 	lpct_msg m, r;
 
-	v->tid = tid_self();
+	v->tid = lpct_gettid();
 	v->s_connect = lpct_connect(&v->port, PORT, NULL, NULL);
 	if (v->s_connect)
 		return NULL;
@@ -1075,7 +942,7 @@ static void *client_survivor(void *arg)
 	lpct_msg_init(&m, "abc", 4);
 	memset(&r, 0, sizeof(r));
 	v->s_req = NtRequestWaitReplyPort(v->port, &m.h, &r.h);
-	v->reply_type = msg_type(&r);
+	v->reply_type = lpct_msg_type(&r);
 	memcpy(v->reply, r.data, sizeof(v->reply));
 	v->s_close = NtClose(v->port);
 	return NULL;
@@ -1096,21 +963,21 @@ Test(teardown, connection_port_close_keeps_established_connections)
 	t = lpct_thread(client_survivor, &v);
 	comm = lpct_accept_next(port, CTX);
 	cr_assert_status(NtClose(port), STATUS_SUCCESS);
-	cr_assert_neq(stat(sock_path(PORT_LEAF), &st), 0,
+	cr_assert_neq(stat(lpct_path(PORT_FILE), &st), 0,
 		      "name still present");
 	cr_assert_status(lpct_connect(&h, PORT, NULL, NULL),
 			 STATUS_OBJECT_NAME_NOT_FOUND);
 	sem_post(&v.go);
-	recv_ok(comm, &ctx, &m);
-	cr_assert_eq(msg_type(&m), LPC_DATAGRAM);
+	lpct_recv_ok(comm, &ctx, &m);
+	cr_assert_eq(lpct_msg_type(&m), LPC_DATAGRAM);
 	cr_assert_eq(ctx, CTX);
 	cr_assert_str_eq((char *)m.data, "dgram");
-	recv_ok(comm, &ctx, &m);
-	cr_assert_eq(msg_type(&m), LPC_REQUEST);
+	lpct_recv_ok(comm, &ctx, &m);
+	cr_assert_eq(lpct_msg_type(&m), LPC_REQUEST);
 	cr_assert_eq(ctx, CTX);
 	cr_assert_str_eq((char *)m.data, "abc");
-	cr_assert_status(reply_echo(comm, &m), STATUS_SUCCESS);
-	recv_ok(comm, &ctx, &m);
+	cr_assert_status(lpct_reply_echo(comm, &m), STATUS_SUCCESS);
+	lpct_recv_ok(comm, &ctx, &m);
 	lpct_join(t);
 	cr_assert_status(v.s_connect, STATUS_SUCCESS);
 	cr_assert_status(v.s_dgram, STATUS_SUCCESS);
@@ -1134,7 +1001,7 @@ static void *direct_request(void *arg)
 	struct direct *d = arg;
 	lpct_msg m, r;
 
-	d->tid = tid_self();
+	d->tid = lpct_gettid();
 	sem_post(&d->started);
 	lpct_msg_init(&m, "direct", 7);
 	d->s = NtRequestWaitReplyPort(d->port, &m.h, &r.h);
@@ -1161,12 +1028,12 @@ Test(teardown, connection_port_close_wakes_direct_requesters)
 	}
 	for (int i = 0; i < 2; i++)
 		sem_wait(&d[i].started);
-	recv_ok(port, &ctx, &m);
-	cr_assert_eq(msg_type(&m), LPC_REQUEST);
+	lpct_recv_ok(port, &ctx, &m);
+	cr_assert_eq(lpct_msg_type(&m), LPC_REQUEST);
 	cr_assert_null(ctx);
 	other = cid_tid(&m) == H(d[0].tid) ? 1 : 0;
 	cr_assert_eq(cid_tid(&m), H(d[1 - other].tid));
-	cr_assert(wait_sleeping(getpid(), d[other].tid));
+	cr_assert(lpct_wait_sleeping(getpid(), d[other].tid));
 	cr_assert_status(NtClose(port), STATUS_SUCCESS);
 	for (int i = 0; i < 2; i++) {
 		lpct_join(t[i]);
@@ -1182,10 +1049,10 @@ static void child_request_forever(void *arg)
 {
 	HANDLE port = NULL;
 
-	child_enter();
+	lpct_child_enter();
 	(void)arg;
 	CHILD_CHECK(lpct_connect(&port, PORT, NULL, NULL) == 0, 10);
-	child_request(port, 1);
+	lpct_echo_request(port, 1);
 	_exit(20); /* must be killed before any reply */
 }
 
@@ -1200,12 +1067,12 @@ static void child_requests_on_go(void *arg)
 	HANDLE port = NULL;
 	char b;
 
-	child_enter();
+	lpct_child_enter();
 	close(g->pipe_w);
 	CHILD_CHECK(lpct_connect(&port, PORT, NULL, NULL) == 0, 10);
 	CHILD_CHECK(read(g->pipe_r, &b, 1) == 1, 11);
 	for (int i = 0; i < g->nreq; i++)
-		CHILD_CHECK(child_request(port, (uint32_t)i) == 0, 12);
+		CHILD_CHECK(lpct_echo_request(port, (uint32_t)i) == 0, 12);
 	CHILD_CHECK(NtClose(port) == 0, 13);
 }
 
@@ -1217,14 +1084,14 @@ static int serve_until_closed(HANDLE port, pid_t pid, PVOID want_ctx)
 	lpct_msg m;
 
 	for (;;) {
-		recv_ok(port, &ctx, &m);
+		lpct_recv_ok(port, &ctx, &m);
 		cr_assert_eq(cid_pid(&m), H(pid));
 		cr_assert_eq(ctx, want_ctx);
-		if (msg_type(&m) == LPC_PORT_CLOSED)
+		if (lpct_msg_type(&m) == LPC_PORT_CLOSED)
 			return served;
-		cr_assert_eq(msg_type(&m), LPC_REQUEST, "type %d",
-			     msg_type(&m));
-		cr_assert_status(reply_echo(port, &m), STATUS_SUCCESS);
+		cr_assert_eq(lpct_msg_type(&m), LPC_REQUEST, "type %d",
+			     lpct_msg_type(&m));
+		cr_assert_status(lpct_reply_echo(port, &m), STATUS_SUCCESS);
 		served++;
 	}
 }
@@ -1250,19 +1117,18 @@ Test(teardown, client_killed_mid_request)
 	b = lpct_fork(child_requests_on_go, &g);
 	close(pfd[0]);
 	cb = lpct_accept_next(port, (PVOID)0xb);
-	recv_ok(port, &ctx, &m);
-	cr_assert_eq(msg_type(&m), LPC_REQUEST);
+	lpct_recv_ok(port, &ctx, &m);
+	cr_assert_eq(lpct_msg_type(&m), LPC_REQUEST);
 	cr_assert_eq(cid_pid(&m), H(a));
 	cr_assert_eq(ctx, (PVOID)0xa);
-	cr_assert_eq(kill(a, SIGKILL), 0);
-	cr_assert_eq(lpct_wait(a), 128 + SIGKILL);
+	lpct_end_child(a, true);
 	/* The requesting thread is gone: nobody to reply to (spec 5.10:
 	 * INVALID_CID; MISMATCH if the engine still knows the thread).
 	 * Checked with cr_expect so that the rest is still exercised. */
-	s = reply_echo(ca, &m);
+	s = lpct_reply_echo(ca, &m);
 	cr_expect(s == STATUS_REPLY_MESSAGE_MISMATCH || s == STATUS_INVALID_CID,
 		  "reply to a dead client: 0x%08x", (unsigned)s);
-	recv_ok(port, &ctx, &m);
+	lpct_recv_ok(port, &ctx, &m);
 	assert_notice(&m, ctx, LPC_PORT_CLOSED, a, a, (PVOID)0xa);
 	assert_comm_disconnected(ca);
 	cr_assert_status(NtClose(ca), STATUS_SUCCESS);
@@ -1272,7 +1138,7 @@ Test(teardown, client_killed_mid_request)
 	cr_assert_eq(lpct_wait(b), 0);
 	cr_assert_status(NtClose(cb), STATUS_SUCCESS);
 	close(pfd[1]);
-	assert_quiet(port);
+	lpct_assert_quiet(port);
 	cr_assert_status(NtClose(port), STATUS_SUCCESS);
 }
 
@@ -1414,13 +1280,13 @@ static void cycle_connect_request_close(bool section)
 				 STATUS_SUCCESS);
 	}
 	cr_assert_status(NtCompleteConnectPort(comm), STATUS_SUCCESS);
-	recv_ok(port, &ctx, &m);
-	cr_assert_eq(msg_type(&m), LPC_REQUEST);
+	lpct_recv_ok(port, &ctx, &m);
+	cr_assert_eq(lpct_msg_type(&m), LPC_REQUEST);
 	if (section)
 		cr_assert_eq(((char *)cv.ViewBase)[0], 'c');
-	cr_assert_status(reply_echo(comm, &m), STATUS_SUCCESS);
-	recv_ok(port, &ctx, &m);
-	cr_assert_eq(msg_type(&m), LPC_PORT_CLOSED);
+	cr_assert_status(lpct_reply_echo(comm, &m), STATUS_SUCCESS);
+	lpct_recv_ok(port, &ctx, &m);
+	cr_assert_eq(lpct_msg_type(&m), LPC_PORT_CLOSED);
 	lpct_join(t);
 	cr_assert_status(c.s_connect, STATUS_SUCCESS);
 	cr_assert_status(c.s_req, STATUS_SUCCESS);
@@ -1461,7 +1327,7 @@ static void child_section_request_forever(void *arg)
 	PORT_VIEW cv = { .Length = sizeof(cv) };
 	LARGE_INTEGER size = { .QuadPart = SEC_SIZE };
 
-	child_enter();
+	lpct_child_enter();
 	(void)arg;
 	CHILD_CHECK(NtCreateSection(&sec, SECTION_ALL_ACCESS, NULL, &size,
 				    PAGE_READWRITE, SEC_COMMIT, NULL) == 0,
@@ -1471,7 +1337,7 @@ static void child_section_request_forever(void *arg)
 	CHILD_CHECK(NtConnectPort(&port, lpct_ustr(PORT), lpct_qos(), &cv,
 				  NULL, NULL, NULL, NULL) == 0,
 		    11);
-	child_request(port, 1);
+	lpct_echo_request(port, 1);
 	_exit(20);
 }
 
@@ -1489,12 +1355,11 @@ static void cycle_client_death(void)
 			 STATUS_SUCCESS);
 	cr_assert_not_null(cv.ViewBase);
 	cr_assert_status(NtCompleteConnectPort(comm), STATUS_SUCCESS);
-	recv_ok(port, &ctx, &m);
-	cr_assert_eq(msg_type(&m), LPC_REQUEST);
-	cr_assert_eq(kill(pid, SIGKILL), 0);
-	cr_assert_eq(lpct_wait(pid), 128 + SIGKILL);
-	recv_ok(port, &ctx, &m);
-	cr_assert_eq(msg_type(&m), LPC_PORT_CLOSED);
+	lpct_recv_ok(port, &ctx, &m);
+	cr_assert_eq(lpct_msg_type(&m), LPC_REQUEST);
+	lpct_end_child(pid, true);
+	lpct_recv_ok(port, &ctx, &m);
+	cr_assert_eq(lpct_msg_type(&m), LPC_PORT_CLOSED);
 	cr_assert_status(NtClose(comm), STATUS_SUCCESS);
 	cr_assert_status(NtClose(port), STATUS_SUCCESS);
 }
@@ -1513,8 +1378,8 @@ static void cycle_comm_close(void)
 	lpct_msg m;
 
 	comm = lpct_accept_next(port, CTX);
-	recv_ok(port, &ctx, &m);
-	cr_assert_eq(msg_type(&m), LPC_REQUEST);
+	lpct_recv_ok(port, &ctx, &m);
+	cr_assert_eq(lpct_msg_type(&m), LPC_REQUEST);
 	cr_assert_status(NtClose(comm), STATUS_SUCCESS);
 	lpct_join(t);
 	cr_assert_status(a.s_req, STATUS_LPC_REPLY_LOST);
