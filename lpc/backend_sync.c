@@ -20,19 +20,59 @@
  * and a socket with more queued polls readable again at once. */
 #define SYNC_BATCH 1
 
+/* The poll set, kept between drives: only the driver touches it. */
+struct sync_state {
+	struct pollfd *pfd;
+	struct lpc_link **lk;
+	size_t cap;
+};
+
 static int sync_init(struct lpc_domain *d)
 {
-	int fd = lpc_sys_eventfd();
+	struct sync_state *s = calloc(1, sizeof(*s));
+	int fd;
 
-	if (fd < 0)
+	if (!s)
+		return -ENOMEM;
+	fd = lpc_sys_eventfd();
+	if (fd < 0) {
+		free(s);
 		return fd;
+	}
 	d->wake_fd = lpc_fd_track(fd);
+	d->be_state = s;
 	return 0;
 }
 
 static void sync_fini(struct lpc_domain *d)
 {
-	(void)d;
+	struct sync_state *s = d->be_state;
+
+	if (!s)
+		return;
+	free(s->pfd);
+	free(s->lk);
+	free(s);
+	d->be_state = NULL;
+}
+
+static int grow(struct sync_state *s, size_t need)
+{
+	struct pollfd *pfd;
+	struct lpc_link **lk;
+
+	if (need <= s->cap)
+		return 0;
+	pfd = realloc(s->pfd, need * sizeof(*pfd));
+	if (!pfd)
+		return -ENOMEM;
+	s->pfd = pfd;
+	lk = realloc(s->lk, need * sizeof(*lk));
+	if (!lk)
+		return -ENOMEM;
+	s->lk = lk;
+	s->cap = need;
+	return 0;
 }
 
 static void accept_all(struct lpc_domain *d, int lfd)
@@ -67,6 +107,7 @@ static void read_link(struct lpc_link *l)
 
 static int sync_drive(struct lpc_domain *d, const struct timespec *deadline)
 {
+	struct sync_state *s = d->be_state;
 	struct pollfd *pfd;
 	struct lpc_link **lk, *l;
 	size_t n = 0, cap = 2, i;
@@ -75,14 +116,12 @@ static int sync_drive(struct lpc_domain *d, const struct timespec *deadline)
 	lpc_dom_lock(d);
 	for (l = d->links; l; l = l->next)
 		cap++;
-	pfd = calloc(cap, sizeof(*pfd));
-	lk = calloc(cap, sizeof(*lk));
-	if (!pfd || !lk) {
+	if (grow(s, cap)) {
 		lpc_dom_unlock(d);
-		free(pfd);
-		free(lk);
 		return -ENOMEM;
 	}
+	pfd = s->pfd;
+	lk = s->lk;
 	pfd[n].fd = d->wake_fd;
 	pfd[n++].events = POLLIN;
 	lfd = d->listen_fd;
@@ -118,8 +157,6 @@ static int sync_drive(struct lpc_domain *d, const struct timespec *deadline)
 	lpc_dom_unlock(d);
 	for (i = 2; i < n; i++)
 		lpc_link_unref(lk[i]);
-	free(pfd);
-	free(lk);
 	if (r == 0)
 		return -ETIMEDOUT;
 	return r < 0 ? r : 0;

@@ -180,8 +180,8 @@ static void wake_receivers(struct lpc_domain *d)
 		d->be->wake(d);
 }
 
-static struct lpc_pkt *notice(uint16_t type, pid_t pid, pid_t tid,
-			      uint32_t msgid, int64_t ctime, void *context)
+struct lpc_pkt *lpc_notice_pkt(uint16_t type, pid_t pid, pid_t tid,
+			       uint32_t msgid, int64_t ctime, void *context)
 {
 	struct lpc_pkt *p = lpc_pkt_new(sizeof(CLIENT_DIED_MSG));
 	CLIENT_DIED_MSG *m;
@@ -224,7 +224,7 @@ static void synthesize_deaths(struct lpc_link *l)
 	struct lpc_pkt *p;
 
 	for (int i = 0; i < l->nterm; i++) {
-		p = notice(LPC_CLIENT_DIED, l->peer_pid, l->term[i].tid, 0,
+		p = lpc_notice_pkt(LPC_CLIENT_DIED, l->peer_pid, l->term[i].tid, 0,
 			   l->term[i].ctime, link_context(l));
 		if (p)
 			lpc_dom_enqueue(d, p);
@@ -233,7 +233,7 @@ static void synthesize_deaths(struct lpc_link *l)
 	if (l->server_side && !l->peer_closed) {
 		/* Nobody is left to name the closing thread: name the
 		 * process's main thread (tid == pid on Linux). */
-		p = notice(LPC_PORT_CLOSED, l->peer_pid, l->peer_pid, 0,
+		p = lpc_notice_pkt(LPC_PORT_CLOSED, l->peer_pid, l->peer_pid, 0,
 			   l->peer_ctime, link_context(l));
 		if (p)
 			lpc_dom_enqueue(d, p);
@@ -511,7 +511,7 @@ static void in_notice(struct lpc_link *l, const struct lpc_wire *w)
 				break;
 			}
 		}
-		p = notice(LPC_CLIENT_DIED, l->peer_pid, w->tid, w->msgid,
+		p = lpc_notice_pkt(LPC_CLIENT_DIED, l->peer_pid, w->tid, w->msgid,
 			   (int64_t)w->arg0, link_context(l));
 		if (p)
 			lpc_dom_enqueue(d, p);
@@ -519,7 +519,7 @@ static void in_notice(struct lpc_link *l, const struct lpc_wire *w)
 	case LPC_OP_CLOSE:
 		if (!l->server_side)
 			return violation(l);
-		p = notice(LPC_PORT_CLOSED, l->peer_pid, w->tid, 0,
+		p = lpc_notice_pkt(LPC_PORT_CLOSED, l->peer_pid, w->tid, 0,
 			   l->peer_ctime, link_context(l));
 		if (p)
 			lpc_dom_enqueue(d, p);

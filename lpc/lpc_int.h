@@ -144,6 +144,10 @@ struct lpc_pkt {
 };
 
 struct lpc_pkt *lpc_pkt_new(uint32_t len);
+/* An LPC_CLIENT_DIED or LPC_PORT_CLOSED message (spec 2.4): DataLength 8,
+ * the create time; msgid 0 draws a new MessageId. */
+struct lpc_pkt *lpc_notice_pkt(uint16_t type, pid_t pid, pid_t tid,
+			       uint32_t msgid, int64_t ctime, void *context);
 void lpc_pkt_free(struct lpc_pkt *p);
 static inline PORT_MESSAGE *lpc_pkt_msg(struct lpc_pkt *p)
 {

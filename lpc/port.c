@@ -411,21 +411,12 @@ static void send_died(struct lpc_port *p, struct lpc_thread *t)
 		return;
 	}
 	if (p->kind == LPC_PORT_CONNECTION || p->kind == LPC_PORT_UNCONNECTED) {
-		struct lpc_pkt *k = lpc_pkt_new(sizeof(CLIENT_DIED_MSG));
-		CLIENT_DIED_MSG *m;
+		struct lpc_pkt *k = lpc_notice_pkt(LPC_CLIENT_DIED, lpc_sys_pid(),
+						   t->tid, id, ctime, NULL);
 
 		if (!k)
 			return;
 		k->local = true;
-		m = (CLIENT_DIED_MSG *)(void *)k->payload;
-		memset(m, 0, sizeof(*m));
-		m->PortMsg.u1.s1.DataLength = sizeof(LARGE_INTEGER);
-		m->PortMsg.u1.s1.TotalLength = sizeof(CLIENT_DIED_MSG);
-		m->PortMsg.u2.s2.Type = LPC_CLIENT_DIED;
-		m->PortMsg.ClientId.UniqueProcess = (HANDLE)(uintptr_t)lpc_sys_pid();
-		m->PortMsg.ClientId.UniqueThread = (HANDLE)(uintptr_t)t->tid;
-		m->PortMsg.MessageId = id;
-		m->CreateTime.QuadPart = ctime;
 		lpc_dom_lock(d);
 		if (p->kind == LPC_PORT_CONNECTION && p->name_deleted)
 			lpc_pkt_free(k);
