@@ -162,7 +162,7 @@ static int accept_connect(PHANDLE uhandle, PVOID context, PPORT_MESSAGE umsg,
 
 	/* Map the sections outside the lock: mmap may take a while. */
 	if (cfd >= 0) {
-		r = lpc_map_fd(cfd, l->req_view_off, l->req_view_size, &cmap);
+		r = lpc_map_peer_fd(cfd, l->req_view_off, l->req_view_size, &cmap);
 		if (r)
 			goto fail;
 	}

@@ -226,7 +226,7 @@ static int connect_port(PHANDLE uhandle, PUNICODE_STRING uname,
 		if (pkt->fd >= 0) {
 			struct lpc_wire vm = { .op = LPC_OP_VIEWMAP };
 
-			r = lpc_map_fd(pkt->fd, 0, pkt->w.arg1, &smap);
+			r = lpc_map_peer_fd(pkt->fd, 0, pkt->w.arg1, &smap);
 			vm.tid = t->tid;
 			vm.arg0 = (uintptr_t)smap.base;
 			vm.aux = (uint32_t)-r;

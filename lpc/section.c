@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -38,6 +39,22 @@ int lpc_map_fd(int fd, uint64_t offset, uint64_t size, struct lpc_map *out)
 	out->base = p;
 	out->len = size;
 	return 0;
+}
+
+/*
+ * A peer's view is mapped only when its size can never shrink: a memfd
+ * sealed against shrinking.  Any other fd (a file someone may truncate, a
+ * memfd without the seal, a pipe) could turn every later read of the view
+ * into SIGBUS in this process.
+ */
+int lpc_map_peer_fd(int fd, uint64_t offset, uint64_t size,
+		    struct lpc_map *out)
+{
+	int seals = fcntl(fd, F_GET_SEALS);
+
+	if (seals < 0 || !(seals & F_SEAL_SHRINK))
+		return -EINVAL;
+	return lpc_map_fd(fd, offset, size, out);
 }
 
 int lpc_section_map(struct lpc_section *sec, uint64_t offset, uint64_t size,

@@ -17,5 +17,9 @@ int lpc_section_map(struct lpc_section *sec, uint64_t offset, uint64_t size,
 		    struct lpc_map *out, uint64_t *off_out);
 /* Map a section fd received from a peer: size bytes at offset. */
 int lpc_map_fd(int fd, uint64_t offset, uint64_t size, struct lpc_map *out);
+/* lpc_map_fd for an fd a peer sent: refused (-EINVAL) unless it is a memfd
+ * sealed against shrinking. */
+int lpc_map_peer_fd(int fd, uint64_t offset, uint64_t size,
+		    struct lpc_map *out);
 
 #endif

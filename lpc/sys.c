@@ -93,11 +93,16 @@ ssize_t lpc_sys_vm_writev(const struct iovec *local, const struct iovec *remote,
 
 int lpc_sys_memfd(const char *name, size_t size)
 {
-	int fd = (int)syscall(SYS_memfd_create, name, MFD_CLOEXEC);
+	int fd = (int)syscall(SYS_memfd_create, name,
+			      MFD_CLOEXEC | MFD_ALLOW_SEALING);
 
 	if (fd < 0)
 		return -errno;
-	if (ftruncate(fd, (off_t)size) < 0) {
+	/* A section's size is fixed for life: the peer that maps it must
+	 * never fault on a page its owner truncated away (SIGBUS). */
+	if (ftruncate(fd, (off_t)size) < 0 ||
+	    fcntl(fd, F_ADD_SEALS,
+		  F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0) {
 		int e = -errno;
 
 		close(fd);

@@ -11,12 +11,15 @@
 #include <semaphore.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include "helpers.h"
 #include "lpc_int.h"
+#include "sys.h"
 #include "wire.h"
 
 TestSuite(hostile, .init = lpct_setup, .fini = lpct_teardown, .timeout = 30);
@@ -418,6 +421,45 @@ Test(hostile, view_that_is_not_a_section)
 	cr_assert(disconnected(fd));
 	close(fd);
 	NtClose(port);
+}
+
+/* Regression: a peer's view was mapped whatever its fd was, so a client
+ * could pass a memfd, let the server map it, then shrink it: the server's
+ * next read of the view (csrd validating a capture buffer) died of SIGBUS.
+ * An unsealed memfd is now refused at accept. */
+Test(hostile, view_that_may_shrink)
+{
+	HANDLE port = lpct_create(PORT, 0, MAXMSG), comm = (HANDLE)0x55;
+	int fd = raw_socket();
+	int mfd = (int)syscall(SYS_memfd_create, "unsealed", MFD_CLOEXEC);
+	struct lpc_wire w = { .op = LPC_OP_CONNECT, .tid = lpct_gettid(),
+			      .msgid = 19, .flags = LPC_WF_VIEW,
+			      .arg0 = 4096 };
+	lpct_msg m;
+
+	cr_assert_geq(mfd, 0);
+	cr_assert_eq(ftruncate(mfd, 4096), 0);
+	put_fd(fd, &w, mfd);
+	cr_assert_status(NtListenPort(port, &m.h), STATUS_SUCCESS);
+	cr_assert_neq(NtAcceptConnectPort(&comm, NULL, &m.h, TRUE, NULL, NULL),
+		      STATUS_SUCCESS);
+	cr_assert_eq(comm, (HANDLE)0x55);
+	cr_assert(disconnected(fd));
+	close(mfd);
+	close(fd);
+	NtClose(port);
+}
+
+/* The engine's own sections are sealed: their size cannot change. */
+Test(hostile, sections_cannot_shrink)
+{
+	int fd = lpc_sys_memfd("t", 8192);
+
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(ftruncate(fd, 0), -1);
+	cr_assert_eq(errno, EPERM);
+	cr_assert_eq(ftruncate(fd, 16384), -1);
+	close(fd);
 }
 
 /* A client floods datagrams at a server whose only thread waits in
