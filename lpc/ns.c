@@ -229,7 +229,8 @@ static int new_socket(void)
 
 int lpc_ns_listen(const char *rel, dev_t *dev, ino_t *ino)
 {
-	char found[256];
+	static unsigned tmp_seq;
+	char found[256], tmp[64];
 	struct sockaddr_un sa;
 	struct stat st;
 	const char *leaf;
@@ -268,7 +269,13 @@ int lpc_ns_listen(const char *rel, dev_t *dev, ino_t *ino)
 	} else if (r != -ENOENT) {
 		goto out_dir;
 	}
-	r = make_addr(dirfd, leaf, &sa);
+	/* Bind and listen under a private name, then move the socket into
+	 * place: the name never exists without a listener behind it, so a
+	 * client never sees a port that refuses it, and a concurrent
+	 * creator's reclaim above never mistakes ours for a dead one. */
+	snprintf(tmp, sizeof(tmp), ".lpc-new-%d-%u", (int)getpid(),
+		 __atomic_add_fetch(&tmp_seq, 1, __ATOMIC_RELAXED));
+	r = make_addr(dirfd, tmp, &sa);
 	if (r)
 		goto out_dir;
 	fd = new_socket();
@@ -284,15 +291,16 @@ int lpc_ns_listen(const char *rel, dev_t *dev, ino_t *ino)
 	}
 	/* Everyone may connect unless the owner restricts the mode
 	 * (docs/namespace.md); bind() applied the umask. */
-	if (fchmodat(dirfd, leaf, 0666, 0) < 0 ||
-	    fstatat(dirfd, leaf, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+	if (fchmodat(dirfd, tmp, 0666, 0) < 0 ||
+	    fstatat(dirfd, tmp, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+	    listen(fd, SOMAXCONN) < 0) {
 		r = -errno;
-		unlinkat(dirfd, leaf, 0);
+		unlinkat(dirfd, tmp, 0);
 		goto out_sock;
 	}
-	if (listen(fd, SOMAXCONN) < 0) {
-		r = -errno;
-		unlinkat(dirfd, leaf, 0);
+	if (renameat2(dirfd, tmp, dirfd, leaf, RENAME_NOREPLACE) < 0) {
+		r = errno == EEXIST ? -EEXIST : -errno;
+		unlinkat(dirfd, tmp, 0);
 		goto out_sock;
 	}
 	*dev = st.st_dev;

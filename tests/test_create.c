@@ -8,12 +8,17 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <ftw.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "helpers.h"
@@ -1250,4 +1255,111 @@ Test(create, nt_success_classifies_statuses)
 	cr_assert_eq((ULONG)STATUS_PORT_CONNECTION_REFUSED, 0xC0000041u);
 	cr_assert_eq((ULONG)STATUS_SERVER_SID_MISMATCH, 0xC00002A0u);
 	cr_assert_eq((ULONG)STATUS_REPLY_MESSAGE_MISMATCH, 0xC000021Fu);
+}
+
+/*
+ * Regression: NtCreatePort bound the name before listening on it.  In
+ * between, a second creator of the same name took the socket for one a
+ * dead server had left, removed it and bound its own: both creates
+ * succeeded and the first server was left listening on nothing.  Clients
+ * in that window were refused as well.  Two processes racing for one name
+ * must now give exactly one winner, every round.
+ */
+struct prober {
+	volatile bool stop;
+	long refused;	/* the name existed, yet nobody listened */
+};
+
+static void *probe_name(void *arg)
+{
+	struct prober *p = arg;
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct stat st;
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s",
+		 lpct_path("RPC Control/visible"));
+	while (!p->stop) {
+		int fd;
+
+		if (stat(sa.sun_path, &st) < 0)
+			continue;
+		fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+		if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 &&
+		    errno == ECONNREFUSED && stat(sa.sun_path, &st) == 0)
+			p->refused++;
+		close(fd);
+	}
+	return NULL;
+}
+
+/* Regression (same bug): a client that found the name could be refused
+ * because the server had not listened yet. */
+Test(create, name_appears_only_with_a_listener)
+{
+	struct prober p = { 0 };
+	pthread_t t;
+
+	lpct_ns_init();
+	pthread_create(&t, NULL, probe_name, &p);
+	for (int i = 0; i < 3000; i++) {
+		HANDLE h = lpct_create("\\RPC Control\\visible", 0, 0x100);
+
+		NtClose(h);
+	}
+	p.stop = true;
+	pthread_join(t, NULL);
+	cr_assert_eq(p.refused, 0, "%ld connects refused by a name that "
+		     "existed", p.refused);
+}
+
+Test(create, racing_creators_of_one_name_give_one_winner)
+{
+	for (int round = 0; round < 40; round++) {
+		int go[2][2], res[2];
+		char name[64];
+		pid_t kids[2];
+		int wins = 0;
+
+		snprintf(name, sizeof(name), "\\RPC Control\\race%d", round);
+		cr_assert_eq(pipe(res), 0);
+		for (int k = 0; k < 2; k++) {
+			cr_assert_eq(pipe(go[k]), 0);
+			kids[k] = fork();
+			cr_assert_geq(kids[k], 0);
+			if (kids[k] == 0) {
+				HANDLE h;
+				char c, won;
+
+				prctl(PR_SET_PDEATHSIG, SIGKILL);
+				if (read(go[k][0], &c, 1) != 1)
+					_exit(1);
+				won = lpct_try_create(&h, name, 0, 0x100) ==
+				      STATUS_SUCCESS;
+				if (write(res[1], &won, 1) != 1)
+					_exit(1);
+				/* Hold the port until both have tried. */
+				if (read(go[k][0], &c, 1) != 1)
+					_exit(1);
+				_exit(0);
+			}
+		}
+		for (int k = 0; k < 2; k++)
+			cr_assert_eq(write(go[k][1], "g", 1), 1);
+		for (int k = 0; k < 2; k++) {
+			char won;
+
+			cr_assert_eq(read(res[0], &won, 1), 1);
+			wins += won;
+		}
+		for (int k = 0; k < 2; k++) {
+			cr_assert_eq(write(go[k][1], "x", 1), 1);
+			waitpid(kids[k], NULL, 0);
+			close(go[k][0]);
+			close(go[k][1]);
+		}
+		close(res[0]);
+		close(res[1]);
+		cr_assert_eq(wins, 1, "round %d: %d creators won", round,
+			     wins);
+	}
 }
