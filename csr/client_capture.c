@@ -117,6 +117,10 @@ PCSR_CAPTURE_BUFFER NTAPI CsrAllocateCaptureBuffer(ULONG ArgumentCount,
 	size = (uint64_t)BufferSize + CSR_CAPTURE_BUFFER_HEADER_SIZE +
 	       (uint64_t)ArgumentCount * sizeof(ULONG_PTR);
 	size = (size + 3) & ~(uint64_t)3;
+	/* csrsrv refuses a pointer closer than sizeof(PVOID) to the end of
+	 * the buffer (spec 12.6 step 5): the slack lets the last argument be
+	 * as short as 4 bytes. */
+	size += sizeof(PVOID);
 	if (size > csr_client.view_size)
 		return NULL;
 	cb = csr_heap_alloc((SIZE_T)size);

@@ -25,7 +25,7 @@
 #define RETIRE_MS 5000
 
 static struct csr_server srv;
-static volatile int stopping;
+static int stopping;	/* __atomic: read by every request thread */
 static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t pool_cond = PTHREAD_COND_INITIALIZER;
 static unsigned nthreads, nidle, peak_threads;
@@ -83,7 +83,7 @@ static void *request_thread(void *arg)
 		csr_process_put(&srv, reply_to);
 		reply_to = NULL;
 		reply = false;
-		if (stopping)
+		if (__atomic_load_n(&stopping, __ATOMIC_ACQUIRE))
 			break;
 		if (st == STATUS_TIMEOUT) {
 			idle_ms += POLL_MS;
@@ -289,7 +289,7 @@ int main(int argc, char **argv)
 			sig = SIGTERM;
 	} while (sig == SIGHUP);
 
-	stopping = 1;
+	__atomic_store_n(&stopping, 1, __ATOMIC_RELEASE);
 	pthread_mutex_lock(&pool_lock);
 	while (nthreads)
 		pthread_cond_wait(&pool_cond, &pool_lock);

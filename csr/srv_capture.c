@@ -9,6 +9,7 @@
  * server's heap before any pointer in it is trusted, and handlers only
  * ever see the copy.
  */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -34,7 +35,6 @@ NTSTATUS csr_capture_arguments(const struct csr_process *p,
 			       CSR_API_MESSAGE *msg, struct csr_capture *cap)
 {
 	uintptr_t cb = (uintptr_t)msg->CsrCaptureData, end, first, last;
-	volatile const CSR_CAPTURE_BUFFER *client;
 	ULONG length, count;
 	CSR_CAPTURE_BUFFER *copy;
 
@@ -44,15 +44,18 @@ NTSTATUS csr_capture_arguments(const struct csr_process *p,
 	if (!p->view_base || cb < p->view_base || cb > p->view_end - HDR - 1 ||
 	    p->view_end - p->view_base <= HDR)
 		return STATUS_INVALID_PARAMETER;
-	client = (volatile const CSR_CAPTURE_BUFFER *)cb;
-	/* 2. Size, read once; the end must not wrap and must be below the
+	/* 2. Size, read once (the client may rewrite it at any time, and
+	 *    need not align it); the end must not wrap and must be below the
 	 *    bound (a buffer ending exactly at the view's end is refused). */
-	length = client->Size;
+	memcpy(&length, (const char *)cb + offsetof(CSR_CAPTURE_BUFFER, Size),
+	       sizeof(length));
 	if (cb + length < cb || cb + length >= p->view_end)
 		return STATUS_INVALID_PARAMETER;
 	end = cb + length;
 	/* 3. PointerCount, read once. */
-	count = client->PointerCount;
+	memcpy(&count,
+	       (const char *)cb + offsetof(CSR_CAPTURE_BUFFER, PointerCount),
+	       sizeof(count));
 	if (count > 0xffff ||
 	    HDR + (uint64_t)count * sizeof(PVOID) > (uint64_t)length)
 		return STATUS_INVALID_PARAMETER;

@@ -61,7 +61,10 @@ static void handle_connect(struct csr_server *s, CSR_API_MESSAGE *msg)
 		refuse(s, msg, "the process is already connected");
 		return;
 	}
-	if (!p && s->opt.strict_registration) {
+	/* NT's rule, where SYSTEM's processes play the part of the ones
+	 * CSR starts itself: root may connect unannounced, anyone else must
+	 * have been registered by a connected parent. */
+	if (!p && s->opt.strict_registration && csr_proc_uid(pid) != 0) {
 		refuse(s, msg, "the process was never registered "
 			       "(BasepCreateProcess)");
 		return;
@@ -77,6 +80,10 @@ static void handle_connect(struct csr_server *s, CSR_API_MESSAGE *msg)
 	} else {
 		/* Registered earlier: the connecting thread joins it. */
 		st = csr_thread_register(s, p, tid);
+		/* It may have changed identity since it was announced. */
+		pthread_mutex_lock(&s->lock);
+		p->uid = csr_proc_uid(pid);
+		pthread_mutex_unlock(&s->lock);
 		if (st != STATUS_SUCCESS || csr_proc_ctime(pid, 0) != p->ctime) {
 			csr_process_destroy(s, p);
 			csr_process_put(s, p);
@@ -335,9 +342,11 @@ bool csr_server_handle(struct csr_server *s, void *context,
 		}
 		rc = csr_dispatch(s, p, t, msg, false);
 		if (rc == CsrReplyDeadClient) {
-			/* Answer now, through the port, then forget it. */
-			NtReplyPort(p->port, &msg->Header);
+			/* Forget it, then answer: the client's next call (or
+			 * reconnect) must not find the old record.  This call's
+			 * reference keeps the port open for the reply. */
 			csr_process_destroy(s, p);
+			NtReplyPort(p->port, &msg->Header);
 		} else if (rc == CsrReplyImmediately) {
 			reply = true;
 		}
@@ -345,8 +354,9 @@ bool csr_server_handle(struct csr_server *s, void *context,
 	case LPC_DATAGRAM:
 		/* No reply: a bad number is dropped without a word to the
 		 * sender (it is logged). */
-		if (p)
-			csr_dispatch(s, p, t, msg, true);
+		if (p && csr_dispatch(s, p, t, msg, true) ==
+				 CsrReplyDeadClient)
+			csr_process_destroy(s, p);
 		break;
 	default:
 		csr_log(s, 1, "pid %d tid %d: %s ignored", (int)pid, (int)tid,

@@ -54,26 +54,37 @@ static const char *stat_field(const char *buf, int field)
 
 /* Same formula as liblpc's notices: boot time plus the start tick, in
  * 100 ns units since 1601. */
+static long ctime_hz;
+static long long ctime_btime = -1;
+static pthread_once_t ctime_once = PTHREAD_ONCE_INIT;
+
+/* Once for every thread: one that saw hz set but not btime would date
+ * every process to 1601 and refuse it. */
+static void ctime_init(void)
+{
+	char sbuf[8192];
+	const char *b;
+
+	if (read_file("/proc/stat", sbuf, sizeof(sbuf)) < 0)
+		return;
+	b = strstr(sbuf, "\nbtime ");
+	if (!b || sscanf(b + 7, "%lld", &ctime_btime) != 1)
+		return;
+	ctime_hz = sysconf(_SC_CLK_TCK);
+}
+
 int64_t csr_proc_ctime(pid_t pid, pid_t tid)
 {
-	static long hz;
-	static long long btime = -1;
 	char path[64], buf[1024];
 	unsigned long long start;
 	const char *p;
+	long hz;
+	long long btime;
 
-	if (btime < 0) {
-		char sbuf[8192];
-		const char *b;
-
-		if (read_file("/proc/stat", sbuf, sizeof(sbuf)) < 0)
-			return 0;
-		b = strstr(sbuf, "\nbtime ");
-		if (!b || sscanf(b + 7, "%lld", &btime) != 1)
-			return 0;
-		hz = sysconf(_SC_CLK_TCK);
-	}
-	if (pid <= 0 || tid < 0 || hz <= 0)
+	pthread_once(&ctime_once, ctime_init);
+	hz = ctime_hz;
+	btime = ctime_btime;
+	if (pid <= 0 || tid < 0 || hz <= 0 || btime < 0)
 		return 0;
 	if (tid)
 		snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)pid,
