@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: MIT
 #
-# make              build/liblpc.a, build/liblpc.so, build/lpc.pc
+# make              liblpc, libcsr, csrd, csrcall, examples (in build/)
 # make test         Criterion suites, against every backend
 # make SANITIZE=1 test   the same under ASan+UBSan (in build/san)
 # make bench        benchmarks, printed as ratios against raw sockets/pipes
@@ -46,6 +46,16 @@ LIBS := -luring -lpthread
 LIB_SRCS := $(wildcard lpc/*.c)
 LIB_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRCS))
 
+# csr/: libcsr (the client API, installed), libcsrsrv (csrd's core and
+# server DLLs, internal: csrd, the tests and the fuzz harnesses link it),
+# and the two programs.
+CSR_PROGS := csr/csrd.c csr/csrcall.c
+CSR_CLIENT_SRCS := $(wildcard csr/client_*.c)
+CSR_SRV_SRCS := $(filter-out $(CSR_PROGS) $(CSR_CLIENT_SRCS),$(wildcard csr/*.c))
+CSR_CLIENT_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(CSR_CLIENT_SRCS))
+CSR_SRV_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(CSR_SRV_SRCS))
+CSR_LIBS := $(BUILD)/libcsrsrv.a $(BUILD)/libcsr.a
+
 TEST_SRCS := $(wildcard tests/test_*.c)
 TEST_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
 TEST_HELPERS := $(filter-out $(TEST_SRCS),$(wildcard tests/*.c))
@@ -57,7 +67,35 @@ BENCH_BIN := $(BUILD)/bench/lpcbench
 EXAMPLE_SRCS := $(wildcard examples/*.c)
 EXAMPLE_BINS := $(patsubst examples/%.c,$(BUILD)/examples/%,$(EXAMPLE_SRCS))
 
-all: $(BUILD)/liblpc.a $(BUILD)/liblpc.so $(BUILD)/lpc.pc $(EXAMPLE_BINS)
+all: $(BUILD)/liblpc.a $(BUILD)/liblpc.so $(BUILD)/lpc.pc $(EXAMPLE_BINS) \
+	$(BUILD)/libcsr.a $(BUILD)/libcsr.so $(BUILD)/csrd $(BUILD)/csrcall
+
+$(BUILD)/libcsr.a: $(CSR_CLIENT_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/libcsrsrv.a: $(CSR_SRV_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/libcsr.so: $(BUILD)/libcsr.so.$(VERSION)
+	$(Q)ln -sf libcsr.so.$(VERSION) $(BUILD)/libcsr.so.0
+	$(Q)ln -sf libcsr.so.0 $@
+
+$(BUILD)/libcsr.so.$(VERSION): $(CSR_CLIENT_OBJS) csr/libcsr.map \
+		$(BUILD)/liblpc.so
+	$(call msg,LD,$@)
+	$(Q)$(CC) -shared -Wl,--version-script=csr/libcsr.map \
+		-Wl,-soname,libcsr.so.0 $(LDFLAGS) -o $@ $(CSR_CLIENT_OBJS) \
+		-L$(BUILD) -llpc $(LIBS)
+
+$(BUILD)/csrd: $(BUILD)/csr/csrd.o $(BUILD)/libcsrsrv.a $(BUILD)/liblpc.a
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/csrcall: $(BUILD)/csr/csrcall.o $(CSR_LIBS) $(BUILD)/liblpc.a
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 $(BUILD)/examples/%: $(BUILD)/examples/%.o $(BUILD)/liblpc.a
 	$(call msg,LD,$@)
@@ -91,21 +129,28 @@ $(BUILD)/lpc.pc: lpc/lpc.pc.in Makefile
 		-e 's|@VERSION@|$(VERSION)|' $< > $@
 
 # Tests link the static library: unit suites also reach internals.
-$(BUILD)/tests/%: $(BUILD)/tests/%.o $(TEST_HELPER_OBJS) $(BUILD)/liblpc.a
+$(BUILD)/tests/%: $(BUILD)/tests/%.o $(TEST_HELPER_OBJS) $(CSR_LIBS) \
+		$(BUILD)/liblpc.a
 	$(call msg,LD,$@)
-	$(Q)$(CC) $(LDFLAGS) -o $@ $< $(TEST_HELPER_OBJS) $(BUILD)/liblpc.a \
-		-lcriterion $(LIBS)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $< $(TEST_HELPER_OBJS) $(CSR_LIBS) \
+		$(BUILD)/liblpc.a -lcriterion $(LIBS)
 
-$(BUILD)/tests/%.o: override CFLAGS += -Ilpc -Itests
+$(BUILD)/tests/%.o: override CFLAGS += -Ilpc -Icsr -Itests
 
-test: $(TEST_BINS)
+# The CSR suites start build/csrd (and run build/csrcall).
+test: $(TEST_BINS) $(BUILD)/csrd $(BUILD)/csrcall
 	$(Q)LPC_BUILD=$(BUILD) ./scripts/run-tests $(TEST_BINS)
 
-$(BENCH_BIN): $(patsubst %.c,$(BUILD)/%.o,$(BENCH_SRCS)) $(BUILD)/liblpc.a
+$(BENCH_BIN): $(patsubst %.c,$(BUILD)/%.o,$(BENCH_SRCS)) $(BUILD)/libcsr.a \
+		$(BUILD)/liblpc.a
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) -lm
 
-bench: $(BENCH_BIN)
+# The CSR mechanisms exec the csrd of this build.
+$(BUILD)/bench/mech_csr.o: override CFLAGS += \
+	-DLPCBENCH_CSRD='"$(abspath $(BUILD))/csrd"'
+
+bench: $(BENCH_BIN) $(BUILD)/csrd
 	$(Q)$(BENCH_BIN)
 
 install: all
@@ -113,8 +158,14 @@ install: all
 	$(Q)install -d $(DESTDIR)$(PREFIX)/include/lpc \
 		$(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/bin
 	$(Q)install -m 644 include/lpc/*.h $(DESTDIR)$(PREFIX)/include/lpc/
-	$(Q)install -m 755 $(EXAMPLE_BINS) $(DESTDIR)$(PREFIX)/bin/
-	$(Q)install -m 644 $(BUILD)/liblpc.a $(DESTDIR)$(PREFIX)/lib/
+	$(Q)install -m 755 $(EXAMPLE_BINS) $(BUILD)/csrd $(BUILD)/csrcall \
+		$(DESTDIR)$(PREFIX)/bin/
+	$(Q)install -m 644 $(BUILD)/liblpc.a $(BUILD)/libcsr.a \
+		$(DESTDIR)$(PREFIX)/lib/
+	$(Q)install -m 755 $(BUILD)/libcsr.so.$(VERSION) \
+		$(DESTDIR)$(PREFIX)/lib/libcsr.so.$(VERSION)
+	$(Q)ln -sf libcsr.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libcsr.so.0
+	$(Q)ln -sf libcsr.so.0 $(DESTDIR)$(PREFIX)/lib/libcsr.so
 	$(Q)install -m 755 $(BUILD)/liblpc.so.$(VERSION) \
 		$(DESTDIR)$(PREFIX)/lib/liblpc.so.$(VERSION)
 	$(Q)ln -sf liblpc.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/liblpc.so.0
@@ -124,6 +175,11 @@ install: all
 		-e 's|@LIBDIR@|$(PREFIX)/lib|' \
 		-e 's|@VERSION@|$(VERSION)|' lpc/lpc.pc.in \
 		> $(DESTDIR)$(PREFIX)/lib/pkgconfig/lpc.pc
+	$(Q)sed -e 's|@PREFIX@|$(PREFIX)|' \
+		-e 's|@INCLUDEDIR@|$(PREFIX)/include|' \
+		-e 's|@LIBDIR@|$(PREFIX)/lib|' \
+		-e 's|@VERSION@|$(VERSION)|' csr/csr.pc.in \
+		> $(DESTDIR)$(PREFIX)/lib/pkgconfig/csr.pc
 
 clean:
 	rm -rf build
