@@ -67,6 +67,15 @@ extern const struct mech_ops mech_uring_ops;
 extern const struct mech_ops mech_lpc_ops;
 extern const struct mech_ops mech_lpc_view_ops;
 
+/* mech_csr.c: CSR calls against build/csrd, one csrd for both. */
+extern const struct mech_ops mech_csr_ops;
+extern const struct mech_ops mech_csr_capture_ops;
+/* The csrd the CSR mechanisms exec. */
+const char *bench_csrd_path(void);
+/* The backend csrd is forced to: LPC_BACKEND if it names one, else the
+ * one the engine picks by itself here (uring when usable). */
+const char *bench_csr_backend(void);
+
 /* 0 if this process can set up an io_uring, else -errno. */
 int bench_uring_usable(void);
 
@@ -86,6 +95,20 @@ void bench_private_fd_drop(int fd);
  * up.  Returns 0, BENCH_SKIP or -1, with m->err set for the last two.
  */
 int bench_spawn(struct mech *m, int (*serve)(struct mech *m, int hello_fd));
+/*
+ * Fork a server that execs argv[0] (a program of its own, such as csrd),
+ * with LPC_BACKEND=m->backend if set.  It cannot say hello: it is ready
+ * once ready_path exists (a port's socket exists a moment before it
+ * listens: the client retries a refused connect).  Otherwise a server
+ * like the others: pinned, killed by signals and the watchdog, dies with
+ * this process, reaped by bench_children_finish.  Returns its pid, or -1
+ * with m->err set.
+ */
+pid_t bench_spawn_exec(struct mech *m, char *const argv[],
+		       const char *ready_path);
+/* Ask such a server to exit (SIGTERM); bench_children_finish waits for it
+ * as for the others, bounded, and SIGKILLs it if it does not. */
+void bench_child_stop(pid_t pid);
 /* In the server: ready (status 0, info = e.g. its backend), skip
  * (BENCH_SKIP, info = why) or failed (-1, info = why). */
 void bench_hello(int hello_fd, int status, const char *info);
@@ -131,9 +154,12 @@ enum { BE_SYNC, BE_URING, BE_N };
 struct bench_set {
 	struct mech pipe, seqpacket, uring, seqpacket_big;
 	struct mech lpc[BE_N], view[BE_N];
+	struct mech csr, csr_capture;
 };
 
 /* report.c */
+/* "64 B", "64 KiB", "1128 B": m's payload for a label. */
+const char *report_payload(const struct mech *m, char *buf, size_t len);
 void report_results(struct bench_set *set, struct mech **ms, int n);
 const char *report_status(int32_t status);
 

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * child.c - the server processes: fork, readiness handshake, CPU
- * placement, and making sure every one of them is killed and reaped on
- * every exit path.  A dead server must never leave the client blocked:
+ * child.c - the server processes (forked, or forked and exec'd like
+ * csrd): fork, readiness handshake, CPU placement, and making sure every
+ * one of them is killed and reaped on every exit path.  A dead server must never leave the client blocked:
  * its sockets then read EOF and LPC returns STATUS_LPC_REPLY_LOST, so
  * signals and the watchdog work by killing the servers.
  */
@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -30,6 +31,7 @@ struct child {
 	volatile pid_t pid;	/* 0 once reaped */
 	char name[64];
 	bool killed;		/* by us: its death is no failure */
+	bool stopped;		/* asked to exit with SIGTERM (an exec'd server) */
 };
 
 static struct child kids[BENCH_MAX_MECHS];
@@ -192,6 +194,7 @@ int bench_spawn(struct mech *m, int (*serve)(struct mech *m, int hello_fd))
 {
 	pid_t parent = getpid(), pid;
 	struct child *k;
+	char payload[24];
 	int hp[2], r;
 
 	if (nkids == BENCH_MAX_MECHS) {
@@ -226,7 +229,7 @@ int bench_spawn(struct mech *m, int (*serve)(struct mech *m, int hello_fd))
 	close(hp[1]);
 	k = &kids[nkids++];
 	snprintf(k->name, sizeof(k->name), "%s [%s%s%s]", m->name,
-		 m->payload == BENCH_BIG ? "64 KiB" : "64 B",
+		 report_payload(m, payload, sizeof(payload)),
 		 m->backend ? ", " : "", m->backend ? m->backend : "");
 	k->killed = false;
 	k->pid = pid;
@@ -305,7 +308,8 @@ int bench_children_finish(bool graceful)
 
 	alarm(0);
 	/*
-	 * Gracefully, every server has seen EOF and is on its way out.
+	 * Gracefully, every server has seen EOF (or SIGTERM, for an exec'd
+	 * one) and is on its way out.
 	 * Otherwise a short grace period still catches a server that died
 	 * by itself, which is most likely why the run failed.
 	 */
@@ -331,11 +335,142 @@ int bench_children_finish(bool graceful)
 		if (graceful) {
 			fprintf(stderr,
 				"lpcbench: server %s (pid %d) did not exit "
-				"after EOF; killing it\n",
-				k->name, (int)k->pid);
+				"after %s; killing it\n",
+				k->name, (int)k->pid,
+				k->stopped ? "SIGTERM" : "EOF");
 			ret = -1;
 		}
 		kill_one(k);
 	}
 	return ret;
+}
+
+/*
+ * An exec'd server cannot say hello: it is ready once ready_path (the
+ * socket of the port it creates) exists.  The pipe carries only a failure
+ * before or at exec; EOF on it without one means the exec succeeded.
+ * Every way out is bounded: the server's exit, a signal, a timeout.
+ */
+static int wait_ready(struct mech *m, struct child *k, int fd,
+		      const char *ready_path)
+{
+	int64_t deadline = now_ms() + HELLO_TIMEOUT_MS;
+	bool execd = false;
+	struct hello h;
+	struct stat st;
+	char why[64];
+	ssize_t n;
+	pid_t r;
+	int wst;
+
+	for (;;) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+
+		if (!execd && poll(&p, 1, 1) > 0) {
+			n = read(fd, &h, sizeof(h));
+			if (n == 0)
+				execd = true;
+			else if (n == (ssize_t)sizeof(h))
+				break; /* it failed and is exiting */
+		} else if (execd) {
+			usleep(1000);
+		}
+		if (execd && stat(ready_path, &st) == 0 && S_ISSOCK(st.st_mode))
+			return 0;
+		do {
+			r = waitpid(k->pid, &wst, WNOHANG);
+		} while (r < 0 && errno == EINTR);
+		if (r == k->pid) {
+			k->pid = 0;
+			/* Written before it exited, if at all. */
+			if (!execd && read(fd, &h, sizeof(h)) ==
+					      (ssize_t)sizeof(h))
+				break;
+			child_status_text(wst, why, sizeof(why));
+			snprintf(m->err, sizeof(m->err),
+				 "%s exited during setup (%s)", k->name, why);
+			return -1;
+		}
+		if (bench_signal) {
+			snprintf(m->err, sizeof(m->err), "interrupted");
+			kill_one(k);
+			return -1;
+		}
+		if (now_ms() >= deadline) {
+			snprintf(m->err, sizeof(m->err),
+				 "no %s after %d s", ready_path,
+				 HELLO_TIMEOUT_MS / 1000);
+			kill_one(k);
+			return -1;
+		}
+	}
+	h.info[sizeof(h.info) - 1] = 0;
+	snprintf(m->err, sizeof(m->err), "%s", h.info);
+	if (k->pid)
+		reap(k, &wst);
+	return -1;
+}
+
+pid_t bench_spawn_exec(struct mech *m, char *const argv[],
+		       const char *ready_path)
+{
+	pid_t parent = getpid(), pid;
+	struct child *k;
+	int hp[2], r;
+
+	if (nkids == BENCH_MAX_MECHS) {
+		snprintf(m->err, sizeof(m->err), "too many servers");
+		return -1;
+	}
+	if (pipe2(hp, O_CLOEXEC) < 0) {
+		snprintf(m->err, sizeof(m->err), "pipe2: %s", strerror(errno));
+		return -1;
+	}
+	fflush(stdout);
+	fflush(stderr);
+	pid = fork();
+	if (pid < 0) {
+		snprintf(m->err, sizeof(m->err), "fork: %s", strerror(errno));
+		close(hp[0]);
+		close(hp[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		char err[128];
+
+		close(hp[0]);
+		/* PR_SET_PDEATHSIG and the affinity survive the exec. */
+		child_init(parent);
+		if (bench_pin_self(true, err, sizeof(err))) {
+			bench_hello(hp[1], -1, err);
+			_exit(1);
+		}
+		if (m->backend)
+			setenv("LPC_BACKEND", m->backend, 1);
+		execv(argv[0], argv);
+		snprintf(err, sizeof(err), "exec %s: %s", argv[0],
+			 strerror(errno));
+		bench_hello(hp[1], -1, err);
+		_exit(127);
+	}
+	close(hp[1]);
+	k = &kids[nkids++];
+	snprintf(k->name, sizeof(k->name), "%s", strrchr(argv[0], '/') ?
+		 strrchr(argv[0], '/') + 1 : argv[0]);
+	k->killed = false;
+	k->stopped = false;
+	k->pid = pid;
+	r = wait_ready(m, k, hp[0], ready_path);
+	close(hp[0]);
+	return r ? -1 : pid;
+}
+
+void bench_child_stop(pid_t pid)
+{
+	for (int i = 0; i < nkids; i++) {
+		if (pid > 0 && kids[i].pid == pid) {
+			kids[i].stopped = true;
+			kill(pid, SIGTERM);
+		}
+	}
 }

@@ -17,7 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <lpc/lpc.h>
+#include <lpc/csr.h>
 
 #include "bench.h"
 
@@ -53,10 +53,13 @@ static void usage(FILE *f)
 		"  --seed N      seed of the per-round shuffle\n"
 		"  --only IDS    run only these (comma-separated) of: pipe,\n"
 		"                seqpacket, uring, lpc-sync, lpc-uring,\n"
-		"                seqpacket-64k, view-sync, view-uring\n"
-		"                (e.g. to profile one of them)\n"
-		"Default: nothing pinned.\n",
-		QUICK_ROUNDS, DEFAULT_ROUNDS, BENCH_MAX_ROUNDS);
+		"                seqpacket-64k, view-sync, view-uring, csr,\n"
+		"                csr-capture (e.g. to profile one of them)\n"
+		"Default: nothing pinned.  The CSR calls run against %s,\n"
+		"forced to LPC_BACKEND's backend if set, else the engine's "
+		"default.\n",
+		QUICK_ROUNDS, DEFAULT_ROUNDS, BENCH_MAX_ROUNDS,
+		bench_csrd_path());
 }
 
 static int parse_opts(int argc, char **argv, struct opts *o)
@@ -178,6 +181,18 @@ static void set_init(struct bench_set *set)
 					      .ops = &mech_lpc_view_ops,
 					      .backend = be[b] };
 	}
+	/* The payload: the API's own data (a 4-byte id; NLS_USER_INFO,
+	 * through the capture buffer). */
+	set->csr = (struct mech){ .id = "csr",
+				  .name = "CSR GetTempFile",
+				  .payload = sizeof(ULONG),
+				  .ops = &mech_csr_ops,
+				  .backend = bench_csr_backend() };
+	set->csr_capture = (struct mech){ .id = "csr-capture",
+					  .name = "CSR NlsGetUserInfo+capture",
+					  .payload = sizeof(NLS_USER_INFO),
+					  .ops = &mech_csr_capture_ops,
+					  .backend = set->csr.backend };
 }
 
 /* The report's row order. */
@@ -193,6 +208,8 @@ static int set_list(struct bench_set *set, struct mech **ms)
 	ms[n++] = &set->seqpacket_big;
 	for (int b = 0; b < BE_N; b++)
 		ms[n++] = &set->view[b];
+	ms[n++] = &set->csr;
+	ms[n++] = &set->csr_capture;
 	for (int i = 0; i < n; i++) {
 		ms[i]->index = i;
 		ms[i]->peer_fd[0] = ms[i]->peer_fd[1] = -1;
@@ -235,8 +252,10 @@ static int select_mechs(const char *only, struct mech **ms, int n)
 
 static void mech_error(const struct mech *m, const char *phase)
 {
+	char payload[24];
+
 	fprintf(stderr, "lpcbench: %s [%s%s%s]: %s: %s\n", m->name,
-		m->payload == BENCH_BIG ? "64 KiB" : "64 B",
+		report_payload(m, payload, sizeof(payload)),
 		m->backend ? ", " : "", m->backend ? m->backend : "", phase,
 		m->err);
 	if (bench_signal == SIGALRM)

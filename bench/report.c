@@ -2,10 +2,12 @@
 /*
  * report.c - the result tables: one row per mechanism (median, min and
  * max over rounds, in µs per round trip), then the ratios the issue asks
- * for, each next to its target.  Printed only after all timing is done.
+ * for, each next to its target, then CSR calls per second against the
+ * bare LPC round trip.  Printed only after all timing is done.
  */
 #include <math.h>
 #include <stdio.h>
+#include <string.h>
 
 #include <lpc/lpc.h>
 
@@ -60,16 +62,22 @@ static double max_of(const double *v, int n)
 	return hi;
 }
 
+const char *report_payload(const struct mech *m, char *buf, size_t len)
+{
+	if (m->payload && m->payload % 1024 == 0)
+		snprintf(buf, len, "%zu KiB", m->payload / 1024);
+	else
+		snprintf(buf, len, "%zu B", m->payload);
+	return buf;
+}
+
 static void print_row(const struct mech *m)
 {
 	char payload[24];
 
-	if (m->payload >= 1024)
-		snprintf(payload, sizeof(payload), "%zu KiB", m->payload / 1024);
-	else
-		snprintf(payload, sizeof(payload), "%zu B", m->payload);
 	/* The server's own lpc_backend_name(), as it reported it. */
-	printf("%-26s %-8s %-7s ", m->name, payload,
+	printf("%-26s %-8s %-7s ", m->name,
+	       report_payload(m, payload, sizeof(payload)),
 	       m->server_info[0] ? m->server_info
 	       : m->backend	 ? m->backend
 				 : "-");
@@ -116,6 +124,63 @@ static void print_ratio(const char *label, const struct mech *lpc,
 	printf("\n");
 }
 
+/* Median over rounds of calls per second. */
+static double calls_per_s(const struct mech *m)
+{
+	double v[BENCH_MAX_ROUNDS];
+
+	for (int r = 0; r < m->rounds; r++)
+		v[r] = 1e6 / m->us[r];
+	return bench_median(v, m->rounds);
+}
+
+/*
+ * The CSR calls: calls per second, and each against the bare LPC 64 B
+ * round trip of csrd's backend, the two measured in the same rounds.
+ */
+static void report_csr(struct bench_set *set)
+{
+	const struct mech *csr[] = { &set->csr, &set->csr_capture };
+	static const char *const label[] = {
+		"BasepGetTempFile, no capture buffer",
+		"BasepNlsGetUserInfo, 1128 B captured",
+	};
+	const char *be = set->csr.backend;
+	const struct mech *lpc = NULL;
+	char head[64];
+	double q;
+
+	for (int b = 0; b < BE_N; b++)
+		if (!strcmp(set->lpc[b].backend, be))
+			lpc = &set->lpc[b];
+	snprintf(head, sizeof(head), "vs LPC 64 B [%s]", be);
+	printf("\n%-38s %9s %16s\n", "CSR calls (CsrClientCallServer)",
+	       "calls/s", head);
+	for (size_t i = 0; i < sizeof(csr) / sizeof(csr[0]); i++) {
+		printf("%-38s", label[i]);
+		if (csr[i]->skipped || !csr[i]->rounds) {
+			printf(" skipped: %s\n",
+			       csr[i]->skipped ? csr[i]->err : "not run");
+			continue;
+		}
+		q = lpc ? bench_ratio(csr[i], lpc) : -1;
+		printf(" %9.0f", calls_per_s(csr[i]));
+		if (q < 0)
+			printf(" %16s\n", "n/a");
+		else
+			printf(" %16.2f\n", q);
+	}
+	printf("(csrd: %s -q --threads 1 --max-threads 1: one request thread;\n"
+	       " LPC_BACKEND=%s forced (csrd -q does not report its backend);"
+	       "\n ratio: median of per-round ratios of us per call to LPC "
+	       "request/reply 64 B [%s]%s;\n"
+	       " the capture buffer is allocated, filled by csrd, copied out "
+	       "and freed on every call)\n",
+	       bench_csrd_path(), be, be,
+	       !lpc || lpc->skipped || !lpc->rounds ? ", which did not run"
+						    : "");
+}
+
 void report_results(struct bench_set *set, struct mech **ms, int n)
 {
 	double q;
@@ -138,4 +203,5 @@ void report_results(struct bench_set *set, struct mech **ms, int n)
 	printf("%-38s", "io_uring / unix SEQPACKET, 64 B");
 	print_ratio_cell(q);
 	printf(" %7s   %s\n", "", "reference, no target");
+	report_csr(set);
 }
