@@ -241,6 +241,9 @@ struct csr_server {
 	unsigned nprocesses;
 	ULONG next_sequence;
 
+	/* csrd itself, for server-to-server calls; never in the table. */
+	struct csr_process self;
+
 	/* Counters, updated atomically. */
 	unsigned long calls, refused_calls, connects, refused_connects;
 };
@@ -271,6 +274,15 @@ bool csr_server_handle(struct csr_server *s, void *context,
 enum csr_reply_code csr_dispatch(struct csr_server *s, struct csr_process *p,
 				 struct csr_thread *t, CSR_API_MESSAGE *msg,
 				 bool datagram);
+
+/*
+ * CsrCallServerFromServer: an API call made inside csrd (spec 12.5): the
+ * same ServerId/ApiId checks, plus the DLL's "valid from server" table,
+ * else STATUS_ILLEGAL_FUNCTION; pointers in msg are csrd's own and no
+ * capture buffer is used.  Returns the API's status (also in msg).
+ */
+NTSTATUS csr_call_server_from_server(struct csr_server *s,
+				     CSR_API_MESSAGE *msg);
 
 /* Spec 12.6: validate and copy the capture buffer msg->CsrCaptureData
  * points at, inside p's view.  STATUS_SUCCESS, STATUS_INVALID_PARAMETER

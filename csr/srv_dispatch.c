@@ -215,6 +215,30 @@ illegal:
 	return CsrReplyImmediately;
 }
 
+NTSTATUS csr_call_server_from_server(struct csr_server *s,
+				     CSR_API_MESSAGE *msg)
+{
+	ULONG api = msg->ApiNumber, server = CSR_API_NUMBER_TO_SERVER_ID(api);
+	struct csr_call c = {
+		.srv = s, .msg = msg, .process = &s->self,
+		.from_server = true, .reply = CsrReplyImmediately,
+	};
+	const struct csr_dll_slot *dll;
+	ULONG index;
+
+	msg->Status = STATUS_ILLEGAL_FUNCTION;
+	if (server >= CSR_SERVER_DLL_MAX || !s->dlls[server].def)
+		return msg->Status;
+	dll = &s->dlls[server];
+	index = CSR_API_NUMBER_TO_API_ID(api) - dll->def->api_base;
+	if (index >= dll->def->count || !dll->def->apis[index].server_call_ok)
+		return msg->Status;
+	msg->CsrCaptureData = NULL;
+	msg->Status = dll->dispatch[index] ? dll->dispatch[index](&c) :
+					     STATUS_NOT_IMPLEMENTED;
+	return msg->Status;
+}
+
 /* LPC_EXCEPTION from a known thread: NT terminates the process with
  * STATUS_ABANDONED.  pidfd plus the create time make sure the pid still
  * names the process that faulted. */

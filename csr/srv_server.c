@@ -83,6 +83,13 @@ int csr_server_init(struct csr_server *s, const struct csr_options *o)
 	s->opt = *o;
 	s->pid = getpid();
 	pthread_mutex_init(&s->lock, NULL);
+	s->self.pid = s->pid;
+	s->self.uid = geteuid();
+	s->self.ctime = csr_proc_ctime(s->pid, 0);
+	s->self.state = CSR_PROCESS_CONNECTED;
+	s->self.refs = 1;
+	s->self.priority_class = CSR_PRIORITY_CLASS_NORMAL;
+	pthread_mutex_init(&s->self.lock, NULL);
 	s->profile = o->profile ? csr_profile_find(o->profile) : csr_profiles[0];
 	if (!s->profile) {
 		csr_log(s, -1, "unknown profile '%s' (see --list-profiles)",
@@ -115,6 +122,11 @@ fail:
 void csr_server_fini(struct csr_server *s)
 {
 	csr_process_destroy_all(s);
+	/* What server-to-server calls attached to csrd itself. */
+	for (unsigned i = 0; i < CSR_SERVER_DLL_MAX; i++)
+		if (s->dlls[i].impl && s->dlls[i].impl->disconnect &&
+		    (s->dlls[i].state || !s->dlls[i].impl->init))
+			s->dlls[i].impl->disconnect(s, &s->self);
 	for (unsigned i = CSR_SERVER_DLL_MAX; i-- > 0;) {
 		struct csr_dll_slot *slot = &s->dlls[i];
 
@@ -124,5 +136,6 @@ void csr_server_fini(struct csr_server *s)
 		free(slot->dispatch);
 		memset(slot, 0, sizeof(*slot));
 	}
+	pthread_mutex_destroy(&s->self.lock);
 	pthread_mutex_destroy(&s->lock);
 }

@@ -719,3 +719,50 @@ Test(csr_core, unknown_profile_is_refused_at_start)
 	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 1,
 		  "status 0x%x", status);
 }
+
+/* ------------------------------------------------------------------ */
+/* Exceptions                                                          */
+/* ------------------------------------------------------------------ */
+
+static int fault_child(void *arg)
+{
+	HANDLE port;
+
+	(void)arg;
+	if (CsrClientConnectToServer(NULL, 0, NULL, NULL, NULL))
+		return 1;
+	temp_id();
+	/* csrd is this process's exception port, as CSR is every Win32
+	 * process's: a fault becomes an LPC_EXCEPTION from a known thread. */
+	port = csr_client.port;
+	if (NtSetInformationProcess(NtCurrentProcess(), ProcessExceptionPort,
+				    &port, sizeof(port)) != STATUS_SUCCESS)
+		return 2;
+	{
+		/* Not NULL: UBSan would catch a NULL store before it
+		 * faults. */
+		volatile int *volatile bad = (volatile int *)16;
+
+		*bad = 1;
+	}
+	return 3;
+}
+
+/* NT's CSR terminates a process whose known thread raised an exception
+ * (spec 12.5): the child dies of SIGKILL, not of its SIGSEGV. */
+Test(csr_core, exception_from_a_known_thread_terminates_the_process)
+{
+	pid_t pid = fork();
+	int status;
+
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		_exit(fault_child(NULL));
+	}
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL,
+		  "status 0x%x; log:\n%s", status, csrt_log());
+	csrt_connect();
+	cr_assert_gt(temp_id(), 0, "csrd still serves");
+}
