@@ -190,12 +190,11 @@ static int read_hello(struct mech *m, struct child *k, int fd)
 	return h.status == BENCH_SKIP ? BENCH_SKIP : -1;
 }
 
-int bench_spawn(struct mech *m, int (*serve)(struct mech *m, int hello_fd))
+/* Fork a server child: 0 in the child (initialised, pinned, hp[0]
+ * closed), its pid in the parent (hp[1] closed), or -1 with m->err. */
+static pid_t fork_server(struct mech *m, int hp[2])
 {
 	pid_t parent = getpid(), pid;
-	struct child *k;
-	char payload[24];
-	int hp[2], r;
 
 	if (nkids == BENCH_MAX_MECHS) {
 		snprintf(m->err, sizeof(m->err), "too many servers");
@@ -219,14 +218,29 @@ int bench_spawn(struct mech *m, int (*serve)(struct mech *m, int hello_fd))
 		char err[128];
 
 		close(hp[0]);
+		/* PR_SET_PDEATHSIG and the affinity survive an exec. */
 		child_init(parent);
 		if (bench_pin_self(true, err, sizeof(err))) {
 			bench_hello(hp[1], -1, err);
 			_exit(1);
 		}
-		_exit(serve(m, hp[1]) ? 1 : 0);
+		return 0;
 	}
 	close(hp[1]);
+	return pid;
+}
+
+int bench_spawn(struct mech *m, int (*serve)(struct mech *m, int hello_fd))
+{
+	struct child *k;
+	char payload[24];
+	int hp[2], r;
+	pid_t pid = fork_server(m, hp);
+
+	if (pid < 0)
+		return -1;
+	if (pid == 0)
+		_exit(serve(m, hp[1]) ? 1 : 0);
 	k = &kids[nkids++];
 	snprintf(k->name, sizeof(k->name), "%s [%s%s%s]", m->name,
 		 report_payload(m, payload, sizeof(payload)),
@@ -414,37 +428,15 @@ static int wait_ready(struct mech *m, struct child *k, int fd,
 pid_t bench_spawn_exec(struct mech *m, char *const argv[],
 		       const char *ready_path)
 {
-	pid_t parent = getpid(), pid;
 	struct child *k;
 	int hp[2], r;
+	pid_t pid = fork_server(m, hp);
 
-	if (nkids == BENCH_MAX_MECHS) {
-		snprintf(m->err, sizeof(m->err), "too many servers");
+	if (pid < 0)
 		return -1;
-	}
-	if (pipe2(hp, O_CLOEXEC) < 0) {
-		snprintf(m->err, sizeof(m->err), "pipe2: %s", strerror(errno));
-		return -1;
-	}
-	fflush(stdout);
-	fflush(stderr);
-	pid = fork();
-	if (pid < 0) {
-		snprintf(m->err, sizeof(m->err), "fork: %s", strerror(errno));
-		close(hp[0]);
-		close(hp[1]);
-		return -1;
-	}
 	if (pid == 0) {
 		char err[128];
 
-		close(hp[0]);
-		/* PR_SET_PDEATHSIG and the affinity survive the exec. */
-		child_init(parent);
-		if (bench_pin_self(true, err, sizeof(err))) {
-			bench_hello(hp[1], -1, err);
-			_exit(1);
-		}
 		if (m->backend)
 			setenv("LPC_BACKEND", m->backend, 1);
 		execv(argv[0], argv);
@@ -453,7 +445,6 @@ pid_t bench_spawn_exec(struct mech *m, char *const argv[],
 		bench_hello(hp[1], -1, err);
 		_exit(127);
 	}
-	close(hp[1]);
 	k = &kids[nkids++];
 	snprintf(k->name, sizeof(k->name), "%s", strrchr(argv[0], '/') ?
 		 strrchr(argv[0], '/') + 1 : argv[0]);

@@ -16,17 +16,23 @@ struct csr_client csr_client = { .lock = PTHREAD_MUTEX_INITIALIZER };
  * termination port, for its LPC_CLIENT_DIED. */
 static __thread unsigned thread_gen;
 
-static void after_fork_child(void)
+/* Caller holds csr_client.lock (or is a fresh fork child). */
+static void forget_connection(void)
 {
-	/* liblpc gives the child an empty handle table: none of the
-	 * parent's connection is usable here. */
-	pthread_mutex_init(&csr_client.lock, NULL);
 	csr_client.port = NULL;
 	csr_client.view = NULL;
 	csr_client.view_size = 0;
 	csr_client.delta = 0;
 	csr_client.server_pid = NULL;
 	csr_heap_reset(NULL, 0);
+}
+
+static void after_fork_child(void)
+{
+	/* liblpc gives the child an empty handle table: none of the
+	 * parent's connection is usable here. */
+	pthread_mutex_init(&csr_client.lock, NULL);
+	forget_connection();
 	thread_gen = 0;
 }
 
@@ -283,11 +289,6 @@ VOID NTAPI CsrClientDisconnect(VOID)
 	pthread_mutex_lock(&csr_client.lock);
 	if (csr_client.port)
 		NtClose(csr_client.port);
-	csr_client.port = NULL;
-	csr_client.view = NULL;
-	csr_client.view_size = 0;
-	csr_client.delta = 0;
-	csr_client.server_pid = NULL;
-	csr_heap_reset(NULL, 0);
+	forget_connection();
 	pthread_mutex_unlock(&csr_client.lock);
 }
