@@ -16,6 +16,7 @@
 
 #include "lpc_int.h"
 #include "message.h"
+#include "probes.h"
 #include "section.h"
 #include "sys.h"
 #include "uaccess.h"
@@ -40,6 +41,7 @@ NTSTATUS NTAPI NtListenPort(HANDLE PortHandle, PPORT_MESSAGE ConnectionRequest)
 	if (r)
 		return lpc_status(r);
 	r = lpc_receive(t, p, ConnectionRequest, NULL, NULL, true);
+	LPC_PROBE(lpc, listen, p, (long)lpc_status(r));
 	lpc_obj_unref(p);
 	return lpc_status(r);
 }
@@ -292,9 +294,25 @@ NTSTATUS NTAPI NtAcceptConnectPort(PHANDLE PortHandle, PVOID PortContext,
 				   PPORT_VIEW ServerView,
 				   PREMOTE_PORT_VIEW ClientView)
 {
-	return lpc_status(accept_connect(PortHandle, PortContext,
-					 ConnectionRequest, AcceptConnection,
-					 ServerView, ClientView));
+	int r = accept_connect(PortHandle, PortContext, ConnectionRequest,
+			       AcceptConnection, ServerView, ClientView);
+
+	if (LPC_PROBE_ENABLED(lpc, accept)) {
+		/* Fault-safe second looks, only while traced. */
+		PORT_MESSAGE h = { 0 };
+		HANDLE nh = NULL;
+		long id, pid, tid, yes = AcceptConnection, st = lpc_status(r);
+
+		lpc_read_header(&h, ConnectionRequest);
+		if (r == 0 && AcceptConnection)
+			lpc_copy_from_user(&nh, PortHandle, sizeof(nh));
+		id = h.MessageId;
+		pid = (long)(uintptr_t)h.ClientId.UniqueProcess;
+		tid = (long)(uintptr_t)h.ClientId.UniqueThread;
+		STAP_PROBEV(lpc, accept, id, pid, tid, yes, nh, PortContext,
+			    st);
+	}
+	return lpc_status(r);
 }
 
 NTSTATUS NTAPI NtCompleteConnectPort(HANDLE PortHandle)
@@ -330,6 +348,7 @@ NTSTATUS NTAPI NtCompleteConnectPort(HANDLE PortHandle)
 		}
 	}
 	lpc_dom_unlock(p->dom);
+	LPC_PROBE(lpc, complete, p, PortHandle, (long)lpc_status(r));
 	lpc_obj_unref(p);
 	return lpc_status(r);
 }

@@ -19,6 +19,7 @@
 #include "lpc_int.h"
 #include "name.h"
 #include "ns.h"
+#include "probes.h"
 #include "section.h"
 #include "uaccess.h"
 
@@ -202,6 +203,8 @@ static int connect_port(PHANDLE uhandle, PUNICODE_STRING uname,
 		(qos.EffectiveOnly ? 0x200u : 0);
 	if (sec)
 		w.flags |= LPC_WF_VIEW;
+	LPC_PROBE(lpc, connect_request, rel, (long)w.msgid, (long)infolen,
+		  (long)cmap.len);
 	lpc_dom_lock(d);
 	lpc_dom_wait_begin(d, t, LPC_TW_CONNECT, l, t->tid, w.msgid);
 	waiting = true;
@@ -302,6 +305,10 @@ refused:
 	if (r == -LPC_EREPLYLOST || r == -LPC_EDISCONNECTED)
 		r = -LPC_EREFUSED;
 out:
+	/* Accepted and completed (0), refused, or failed. */
+	if (waiting)
+		LPC_PROBE(lpc, connect_done, rel, (long)w.msgid, p,
+			  (long)lpc_status(r));
 	if (waiting) {
 		lpc_dom_lock(d);
 		lpc_dom_wait_end(d, t);

@@ -17,6 +17,7 @@
 
 #include "lpc_int.h"
 #include "message.h"
+#include "probes.h"
 #include "sys.h"
 #include "uaccess.h"
 
@@ -171,16 +172,26 @@ NTSTATUS NTAPI NtReadRequestData(HANDLE PortHandle, PPORT_MESSAGE Message,
 				 ULONG DataEntryIndex, PVOID Buffer,
 				 SIZE_T BufferSize, PSIZE_T NumberOfBytesRead)
 {
-	return lpc_status(request_data(PortHandle, Message, DataEntryIndex,
-				       Buffer, BufferSize, NumberOfBytesRead,
-				       false));
+	NTSTATUS st = lpc_status(request_data(PortHandle, Message,
+					      DataEntryIndex, Buffer,
+					      BufferSize, NumberOfBytesRead,
+					      false));
+
+	LPC_PROBE(lpc, request_data, PortHandle, Message, (long)DataEntryIndex,
+		  (long)BufferSize, 0L, (long)st);
+	return st;
 }
 
 NTSTATUS NTAPI NtWriteRequestData(HANDLE PortHandle, PPORT_MESSAGE Message,
 				  ULONG DataEntryIndex, PVOID Buffer,
 				  SIZE_T BufferSize, PSIZE_T NumberOfBytesWritten)
 {
-	return lpc_status(request_data(PortHandle, Message, DataEntryIndex,
-				       Buffer, BufferSize, NumberOfBytesWritten,
-				       true));
+	NTSTATUS st = lpc_status(request_data(PortHandle, Message,
+					      DataEntryIndex, Buffer,
+					      BufferSize, NumberOfBytesWritten,
+					      true));
+
+	LPC_PROBE(lpc, request_data, PortHandle, Message, (long)DataEntryIndex,
+		  (long)BufferSize, 1L, (long)st);
+	return st;
 }

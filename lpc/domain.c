@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "lpc_int.h"
+#include "probes.h"
 #include "sys.h"
 
 pthread_mutex_t lpc_glock = PTHREAD_MUTEX_INITIALIZER;
@@ -398,6 +399,7 @@ static void wake_one(struct lpc_domain *d, struct lpc_thread *skip)
 void lpc_dom_wait_begin(struct lpc_domain *d, struct lpc_thread *t, int kind,
 			struct lpc_link *l, pid_t tid, uint32_t msgid)
 {
+	LPC_PROBE(lpc, wait_begin, d, kind, msgid, tid);
 	t->wkind = (uint8_t)kind;
 	t->wlink = l;
 	t->wtid = tid;
@@ -420,6 +422,9 @@ void lpc_dom_wait_begin(struct lpc_domain *d, struct lpc_thread *t, int kind,
 
 void lpc_dom_wait_end(struct lpc_domain *d, struct lpc_thread *t)
 {
+	/* done 0: it ended without its event (a timeout, an error). */
+	LPC_PROBE(lpc, wait_end, d, t->wkind, t->wmsgid, t->wdone,
+		  t->wstatus);
 	*t->wpprev = t->wnext;
 	if (t->wnext)
 		t->wnext->wpprev = t->wpprev;

@@ -30,6 +30,7 @@
 
 #include "ids.h"
 #include "lpc_int.h"
+#include "probes.h"
 #include "sys.h"
 #include "uaccess.h"
 
@@ -208,6 +209,8 @@ static void *forwarder(void *arg)
 		p = lpc_exception_port();
 		if (p && t)
 			verdict = forward(p, t, &f);
+		LPC_PROBE(lpc, exception, p, (long)f.tid, (long)f.signo,
+			  (long)f.addr, (long)verdict);
 		lpc_obj_unref(p);
 		send(fd, &verdict, sizeof(verdict), MSG_NOSIGNAL);
 	}

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 
 #include "lpc_int.h"
+#include "probes.h"
 
 struct hent {
 	void *obj;
@@ -85,6 +86,17 @@ int lpc_handle_new(void *obj, HANDLE *out)
 	atomic_fetch_add(&o->handles, 1);
 	pthread_mutex_unlock(&lpc_glock);
 	*out = (HANDLE)(uintptr_t)((i + 1) << 2);
+	if (o->type == LPC_OBJ_PORT && LPC_PROBE_ENABLED(lpc, port_create)) {
+		/* Every port gets its first handle here: created,
+		 * accepted or connected. */
+		struct lpc_port *p = obj;
+		long kind = p->kind, mm = p->max_msg, mi = p->max_info;
+		const char *name = p->rel ? p->rel : (p->conn ? p->conn->rel
+							    : NULL);
+
+		STAP_PROBEV(lpc, port_create, p, *out, kind, name, p->dom, mm,
+			    mi);
+	}
 	return 0;
 }
 

@@ -20,6 +20,7 @@
 
 #include "lpc_int.h"
 #include "message.h"
+#include "probes.h"
 #include "sys.h"
 #include "uaccess.h"
 
@@ -214,7 +215,10 @@ out:
 NTSTATUS NTAPI NtImpersonateClientOfPort(HANDLE PortHandle,
 					 PPORT_MESSAGE Message)
 {
-	return lpc_status(impersonate(PortHandle, Message));
+	NTSTATUS st = lpc_status(impersonate(PortHandle, Message));
+
+	LPC_PROBE(lpc, impersonate, PortHandle, Message, (long)st);
+	return st;
 }
 
 NTSTATUS NTAPI NtSetInformationThread(HANDLE ThreadHandle,
@@ -238,9 +242,12 @@ NTSTATUS NTAPI NtSetInformationThread(HANDLE ThreadHandle,
 	if (token)
 		return STATUS_INVALID_HANDLE;
 	if (t->impersonating) {
-		if (apply(&saved))
+		if (apply(&saved)) {
+			LPC_PROBE(lpc, revert, (long)STATUS_ACCESS_DENIED);
 			return STATUS_ACCESS_DENIED;
+		}
 		t->impersonating = false;
 	}
+	LPC_PROBE(lpc, revert, (long)STATUS_SUCCESS);
 	return STATUS_SUCCESS;
 }

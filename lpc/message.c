@@ -21,6 +21,7 @@
 #include "ids.h"
 #include "lpc_int.h"
 #include "message.h"
+#include "probes.h"
 #include "sys.h"
 #include "uaccess.h"
 
@@ -76,6 +77,22 @@ static PORT_MESSAGE *cap_hdr(struct lpc_thread *t)
 
 /* After the length checks: the data the header announces, read if the
  * first copy stopped short of it; -EFAULT if it is not all readable. */
+/* lpc:send, from the captured (stamped) header: a request, datagram or
+ * callback, sent (status 0) or refused. */
+static void probe_send(struct lpc_port *p, const PORT_MESSAGE *u,
+		       struct lpc_thread *t, int r)
+{
+	if (LPC_PROBE_ENABLED(lpc, send)) {
+		const PORT_MESSAGE *h = cap_hdr(t);
+		long type = (uint16_t)h->u2.s2.Type, id = h->MessageId;
+		long cb = h->CallbackId, dl = (uint16_t)h->u1.s1.DataLength;
+		long tl = (uint16_t)h->u1.s1.TotalLength;
+		long st = (long)lpc_status(r);
+
+		STAP_PROBEV(lpc, send, p, type, id, cb, dl, tl, u, st);
+	}
+}
+
 static int have_data(struct lpc_thread *t, const PORT_MESSAGE *u)
 {
 	uint32_t len = lpc_msg_copy_len(cap_hdr(t));
@@ -273,8 +290,8 @@ static void reply_header(PORT_MESSAGE *h)
 /* NtReplyPort's checks and delivery of the captured reply; with
  * wait_again, the caller then waits for MessageId as NtReplyWaitReplyPort
  * does (returns with the wait registered).  Domain lock NOT held. */
-static int reply(struct lpc_port *p, struct lpc_thread *t,
-		 const PORT_MESSAGE *u, bool wait_again, bool defer)
+static int reply_core(struct lpc_port *p, struct lpc_thread *t,
+		      const PORT_MESSAGE *u, bool wait_again, bool defer)
 {
 	struct lpc_domain *d = p->dom;
 	PORT_MESSAGE *h = cap_hdr(t);
@@ -310,6 +327,25 @@ static int reply(struct lpc_port *p, struct lpc_thread *t,
 		lpc_dom_wait_end(d, t);
 out:
 	lpc_dom_unlock(d);
+	return r;
+}
+
+/* A reply, matched to its requester (status 0) or refused: lpc:reply. */
+static int reply(struct lpc_port *p, struct lpc_thread *t,
+		 const PORT_MESSAGE *u, bool wait_again, bool defer)
+{
+	int r = reply_core(p, t, u, wait_again, defer);
+
+	if (LPC_PROBE_ENABLED(lpc, reply)) {
+		const PORT_MESSAGE *h = cap_hdr(t);
+		long id = h->MessageId, cb = h->CallbackId;
+		long pid = (long)(uintptr_t)h->ClientId.UniqueProcess;
+		long tid = (long)(uintptr_t)h->ClientId.UniqueThread;
+		long dl = (uint16_t)h->u1.s1.DataLength;
+		long st = (long)lpc_status(r);
+
+		STAP_PROBEV(lpc, reply, p, id, cb, pid, tid, dl, u, st);
+	}
 	return r;
 }
 
@@ -394,6 +430,7 @@ static int request_port(HANDLE hp, PORT_MESSAGE *u)
 		lpc_dom_unlock(p->dom);
 	}
 out:
+	probe_send(p, u, t, r);
 	lpc_obj_unref(p);
 	return r;
 }
@@ -463,6 +500,7 @@ static int callback(struct lpc_port *p, struct lpc_thread *t,
 	if (r == 0 && !remote) {
 		lpc_dom_index_self(d, t, p, t->tid, id, 0);
 	}
+	probe_send(p, urep, t, r);
 	if (r) {
 		drop_dinfo(t);
 		lpc_dom_wait_end(d, t);
@@ -564,11 +602,13 @@ static int request_wait_reply(HANDLE hp, PORT_MESSAGE *u, PORT_MESSAGE *urep)
 				   noimp ? LPC_W_NOIMP : 0);
 		lpc_dom_enqueue(d, k);
 	}
+	probe_send(p, u, t, 0);
 	r = finish_wait(d, t, urep);
 	lpc_obj_unref(p);
 	return r;
 
 err:
+	probe_send(p, u, t, r);
 	drop_dinfo(t);
 	lpc_obj_unref(p);
 	return r;
@@ -701,6 +741,18 @@ int lpc_receive(struct lpc_thread *t, struct lpc_port *p, PORT_MESSAGE *urecv,
 			lpc_dom_unlock(d);
 			return -EFAULT;
 		}
+	}
+	if (LPC_PROBE_ENABLED(lpc, receive)) {
+		const PORT_MESSAGE *m = lpc_pkt_msg(k);
+		long type = (uint16_t)m->u2.s2.Type, id = m->MessageId;
+		long cb = m->CallbackId;
+		long pid = (long)(uintptr_t)m->ClientId.UniqueProcess;
+		long tid = (long)(uintptr_t)m->ClientId.UniqueThread;
+		long dlen = (uint16_t)m->u1.s1.DataLength;
+		long tlen = (uint16_t)m->u1.s1.TotalLength;
+
+		STAP_PROBEV(lpc, receive, p, type, id, cb, pid, tid, dlen,
+			    tlen, urecv, ctx);
 	}
 	lpc_pkt_free(k);
 	return 0;

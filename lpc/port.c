@@ -16,6 +16,7 @@
 #include "lpc_int.h"
 #include "name.h"
 #include "ns.h"
+#include "probes.h"
 #include "sys.h"
 #include "uaccess.h"
 
@@ -293,6 +294,8 @@ void lpc_port_destroy(struct lpc_port *p)
 {
 	struct lpc_domain *d = p->dom;
 	struct lpc_link *l = p->link;
+
+	LPC_PROBE(lpc, port_close, p, p->kind, d);
 
 	switch (p->kind) {
 	case LPC_PORT_CONNECTION:
