@@ -12,6 +12,11 @@
 #include <unistd.h>
 
 #include "srv.h"
+#include "srv_probes.h"
+
+unsigned short csrd_api_semaphore __attribute__((section(".probes"), used));
+unsigned short csrd_connect_semaphore
+	__attribute__((section(".probes"), used));
 
 static const char *type_name(int type)
 {
@@ -37,6 +42,9 @@ static void refuse(struct csr_server *s, CSR_API_MESSAGE *msg,
 		(int)(uintptr_t)msg->Header.ClientId.UniqueProcess,
 		(int)(uintptr_t)msg->Header.ClientId.UniqueThread, why);
 	__atomic_add_fetch(&s->refused_connects, 1, __ATOMIC_RELAXED);
+	CSRD_PROBE(connect, (long)(uintptr_t)msg->Header.ClientId.UniqueProcess,
+		   (long)(uintptr_t)msg->Header.ClientId.UniqueThread,
+		   (long)msg->Header.MessageId, 0L);
 	NtAcceptConnectPort(&none, NULL, &msg->Header, FALSE, NULL, NULL);
 }
 
@@ -124,6 +132,8 @@ static void handle_connect(struct csr_server *s, CSR_API_MESSAGE *msg)
 		csr_process_destroy(s, p);
 	} else {
 		__atomic_add_fetch(&s->connects, 1, __ATOMIC_RELAXED);
+		CSRD_PROBE(connect, (long)pid, (long)tid,
+			   (long)msg->Header.MessageId, 1L);
 		csr_log(s, 1, "pid %d connected (thread %d, uid %u, view %zu "
 			"bytes)", (int)pid, (int)tid, (unsigned)p->uid,
 			(size_t)view.ViewSize);
@@ -142,9 +152,31 @@ const char *csr_api_name(const struct csr_server *s, ULONG api_number)
 	return n ? n : "?";
 }
 
+static enum csr_reply_code dispatch(struct csr_server *s,
+				    struct csr_process *p,
+				    struct csr_thread *t, CSR_API_MESSAGE *msg,
+				    bool datagram, long *capture);
+
+/* csrd:api fires once per dispatched call: who, which ApiNumber, the
+ * status, the reply code and the capture buffer's verdict (0: none, 1:
+ * accepted, else the refusal status). */
 enum csr_reply_code csr_dispatch(struct csr_server *s, struct csr_process *p,
 				 struct csr_thread *t, CSR_API_MESSAGE *msg,
 				 bool datagram)
+{
+	long capture = 0;
+	enum csr_reply_code rc = dispatch(s, p, t, msg, datagram, &capture);
+
+	CSRD_PROBE(api, (long)p->pid, (long)(t ? t->tid : 0),
+		   (long)msg->ApiNumber, (long)msg->Header.MessageId,
+		   (long)msg->Status, (long)rc, capture, msg);
+	return rc;
+}
+
+static enum csr_reply_code dispatch(struct csr_server *s,
+				    struct csr_process *p,
+				    struct csr_thread *t, CSR_API_MESSAGE *msg,
+				    bool datagram, long *capture)
 {
 	ULONG api = msg->ApiNumber, server = CSR_API_NUMBER_TO_SERVER_ID(api);
 	struct csr_call c = {
@@ -178,6 +210,7 @@ enum csr_reply_code csr_dispatch(struct csr_server *s, struct csr_process *p,
 	msg->Status = STATUS_SUCCESS;
 	if (msg->CsrCaptureData) {
 		st = csr_capture_arguments(p, msg, &c.cap);
+		*capture = st == STATUS_SUCCESS ? 1 : (long)st;
 		if (st != STATUS_SUCCESS) {
 			csr_log(s, 0, "pid %d tid %d: %s: capture buffer %p "
 				"refused -> 0x%08x", (int)p->pid,
