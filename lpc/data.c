@@ -168,30 +168,33 @@ out:
 	return r;
 }
 
+/* The NT calls, and lpc:request_data with their status. */
+static NTSTATUS request_data_nt(HANDLE PortHandle, PPORT_MESSAGE Message,
+				ULONG DataEntryIndex, PVOID Buffer,
+				SIZE_T BufferSize, PSIZE_T NumberOfBytes,
+				bool write)
+{
+	NTSTATUS st = lpc_status(request_data(PortHandle, Message,
+					      DataEntryIndex, Buffer,
+					      BufferSize, NumberOfBytes, write));
+
+	LPC_PROBE(lpc, request_data, PortHandle, Message, (long)DataEntryIndex,
+		  (long)BufferSize, (long)write, (long)st);
+	return st;
+}
+
 NTSTATUS NTAPI NtReadRequestData(HANDLE PortHandle, PPORT_MESSAGE Message,
 				 ULONG DataEntryIndex, PVOID Buffer,
 				 SIZE_T BufferSize, PSIZE_T NumberOfBytesRead)
 {
-	NTSTATUS st = lpc_status(request_data(PortHandle, Message,
-					      DataEntryIndex, Buffer,
-					      BufferSize, NumberOfBytesRead,
-					      false));
-
-	LPC_PROBE(lpc, request_data, PortHandle, Message, (long)DataEntryIndex,
-		  (long)BufferSize, 0L, (long)st);
-	return st;
+	return request_data_nt(PortHandle, Message, DataEntryIndex, Buffer,
+			       BufferSize, NumberOfBytesRead, false);
 }
 
 NTSTATUS NTAPI NtWriteRequestData(HANDLE PortHandle, PPORT_MESSAGE Message,
 				  ULONG DataEntryIndex, PVOID Buffer,
 				  SIZE_T BufferSize, PSIZE_T NumberOfBytesWritten)
 {
-	NTSTATUS st = lpc_status(request_data(PortHandle, Message,
-					      DataEntryIndex, Buffer,
-					      BufferSize, NumberOfBytesWritten,
-					      true));
-
-	LPC_PROBE(lpc, request_data, PortHandle, Message, (long)DataEntryIndex,
-		  (long)BufferSize, 1L, (long)st);
-	return st;
+	return request_data_nt(PortHandle, Message, DataEntryIndex, Buffer,
+			       BufferSize, NumberOfBytesWritten, true);
 }
