@@ -68,7 +68,9 @@ NTSTATUS csr_capture_arguments(const struct csr_process *p,
 	copy->PointerCount = count;
 	/* 5. Each recorded pointer field: aligned, inside Data, pointing
 	 *    past the offsets array and at least a pointer short of the end;
-	 *    then rebased into the copy. */
+	 *    then rebased into the copy.  One pass, as csrsrv: a field
+	 *    recorded twice is refused the second time, because its value
+	 *    already points into the copy. */
 	first = cb + HDR + (uintptr_t)count * sizeof(PVOID);
 	last = end - sizeof(PVOID);
 	for (ULONG i = 0; i < count; i++) {

@@ -271,14 +271,16 @@ NTSTATUS csr_process_register(struct csr_server *s, struct csr_process *parent,
 {
 	struct csr_process *p;
 	NTSTATUS st;
+	pid_t ppid;
 
 	if (pid <= 0 || tid <= 0)
 		return STATUS_INVALID_CID;
-	if (csr_proc_ppid(pid) < 0)
+	ppid = csr_proc_ppid(pid);
+	if (ppid < 0)
 		return STATUS_INVALID_CID;
 	/* NT needs a handle to the child; here the caller must be its
 	 * parent, or root. */
-	if (parent && parent->uid != 0 && csr_proc_ppid(pid) != parent->pid)
+	if (parent && parent->uid != 0 && ppid != parent->pid)
 		return STATUS_ACCESS_DENIED;
 	p = csr_process_new(s, pid, tid, &st);
 	if (!p)
