@@ -406,6 +406,34 @@ Test(csr_core, capture_rule5_pointer_bounds)
 	cr_assert_eq(raw_send(&r), BAD);
 }
 
+/* A field recorded twice: rebasing it a second time would turn the copy's
+ * address into a wild one; it is refused, and the message goes back to
+ * the client as it came. */
+Test(csr_core, capture_field_recorded_twice_is_refused)
+{
+	CSR_CAPTURE_BUFFER *cb;
+	struct raw r;
+	uintptr_t sent;
+
+	csrt_connect();
+	raw_init(&r, 4096, 64);
+	r.count = 2;
+	r.ptr = r.cb + HDR + 16;
+	memcpy(r.ptr, (WCHAR[]){ ';', 0 }, 4);
+	cb = (CSR_CAPTURE_BUFFER *)r.cb;
+	cb->PointerOffsetsArray[1] = r.offset;
+	cr_assert_eq(raw_send(&r), BAD);
+	memcpy(&sent, &r.m.Data.NlsSetUserInfo.pData, sizeof(sent));
+	cr_assert_eq(sent, (uintptr_t)r.ptr + (uintptr_t)csr_client.delta);
+	/* The same buffer with the field recorded once is fine. */
+	raw_init(&r, 4096, 64);
+	r.count = 2;
+	r.ptr = r.cb + HDR + 16;
+	memcpy(r.ptr, (WCHAR[]){ ';', 0 }, 4);
+	((CSR_CAPTURE_BUFFER *)r.cb)->PointerOffsetsArray[1] = 0;
+	cr_assert_eq(raw_send(&r), OK);
+}
+
 /* Rule 12.7: a pointer into the buffer whose field was not recorded. */
 Test(csr_core, validator_refuses_a_pointer_that_was_not_captured)
 {
@@ -455,6 +483,30 @@ Test(csr_core, output_comes_back_through_the_capture_buffer)
 	cr_assert((char *)info > (char *)cb && (char *)info < view() +
 		  CSR_PORT_VIEW_SIZE, "pointer moved back to the client");
 	cr_assert_neq(info->sDecimal[0], 0, "the server filled it in");
+	CsrFreeCaptureBuffer(cb);
+}
+
+/* libcsr's string capture: bounded by MaximumLength, NUL-terminated when
+ * there is room, recorded for the fix-ups. */
+Test(csr_core, capture_message_string)
+{
+	PCSR_CAPTURE_BUFFER cb;
+	STRING str;
+
+	csrt_connect();
+	cb = CsrAllocateCaptureBuffer(2, 32);
+	cr_assert_not_null(cb);
+	CsrCaptureMessageString(cb, "hello", 5, 16, &str);
+	cr_assert_eq(str.Length, 5);
+	cr_assert_eq(str.MaximumLength, 16);
+	cr_assert_str_eq(str.Buffer, "hello");
+	cr_assert_eq(cb->PointerCount, 1);
+	cr_assert_eq(cb->PointerOffsetsArray[0], (ULONG_PTR)&str.Buffer);
+	/* Longer than the maximum: cut, no room for a NUL. */
+	CsrCaptureMessageString(cb, "0123456789", 10, 4, &str);
+	cr_assert_eq(str.Length, 4);
+	cr_assert_eq(memcmp(str.Buffer, "0123", 4), 0);
+	cr_assert_eq(cb->PointerCount, 2);
 	CsrFreeCaptureBuffer(cb);
 }
 
