@@ -195,6 +195,7 @@ static int accept_connect(PHANDLE uhandle, PVOID context, PPORT_MESSAGE umsg,
 	r = lpc_handle_new(sp, &hnew);
 	if (r)
 		goto fail;
+	lpc_port_probe_views(sp, 1);
 	/* PortContext defaults to the new handle's value (spec 4.2). */
 	sp->context = context ? context : hnew;
 

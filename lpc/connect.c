@@ -269,6 +269,7 @@ static int connect_port(PHANDLE uhandle, PUNICODE_STRING uname,
 	r = lpc_handle_new(p, &h);
 	if (r)
 		goto out;
+	lpc_port_probe_views(p, 1);
 	p = NULL;
 	lpc_copy_to_user(uhandle, &h, sizeof(h));
 	if (umaxlen)

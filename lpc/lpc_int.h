@@ -120,6 +120,8 @@ void lpc_handles_atfork_child(void);
 
 void lpc_port_last_handle(struct lpc_port *p);
 void lpc_port_destroy(struct lpc_port *p);
+/* lpc:view for each of p's views: mapped (1) or about to be unmapped (0). */
+void lpc_port_probe_views(const struct lpc_port *p, long mapped);
 void lpc_section_destroy(struct lpc_section *s);
 struct lpc_port *lpc_port_alloc(int kind, struct lpc_domain *d);
 

@@ -281,8 +281,23 @@ void lpc_port_last_handle(struct lpc_port *p)
 		lpc_conn_unname(p);
 }
 
+void lpc_port_probe_views(const struct lpc_port *p, long mapped)
+{
+	if (!LPC_PROBE_ENABLED(lpc, view))
+		return;
+	/* views[0] is this side's own section, views[1] the peer's. */
+	for (long i = 0; i < 2; i++) {
+		const void *base = p->views[i].base;
+		long len = (long)p->views[i].len;
+
+		if (base)
+			STAP_PROBEV(lpc, view, p, i, base, len, mapped);
+	}
+}
+
 static void unmap_views(struct lpc_port *p)
 {
+	lpc_port_probe_views(p, 0);
 	for (int i = 0; i < 2; i++) {
 		if (p->views[i].base)
 			munmap(p->views[i].base, p->views[i].len);

@@ -40,7 +40,7 @@
 	X(port_create) X(port_close) X(connect_request) X(connect_done)       \
 	X(listen) X(accept) X(complete) X(send) X(receive) X(reply)           \
 	X(wait_begin) X(wait_end) X(request_data)                 \
-	X(impersonate) X(revert) X(exception)
+	X(impersonate) X(revert) X(exception) X(view)
 
 #define LPC__DECLARE(n) LPC_PROBE_SEMAPHORE(lpc, n);
 LPC_PROBES(LPC__DECLARE)

@@ -63,7 +63,7 @@ static const char *const lpc_probes[] = {
 	"port_create", "port_close", "connect_request", "connect_done",
 	"listen", "accept", "complete", "send", "receive", "reply",
 	"wait_begin", "wait_end", "request_data", "impersonate", "revert",
-	"exception",
+	"exception", "view",
 };
 
 static const char *const csrd_probes[] = { "connect", "api" };
