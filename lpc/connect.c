@@ -109,7 +109,7 @@ static int connect_port(PHANDLE uhandle, PUNICODE_STRING uname,
 	struct lpc_section *sec = NULL;
 	struct lpc_domain *d = NULL;
 	struct lpc_link *l = NULL;
-	struct lpc_port *p = NULL;
+	struct lpc_port *p = NULL, *made = NULL;
 	struct lpc_pkt *pkt = NULL;
 	struct lpc_map cmap = { 0 }, smap = { 0 };
 	struct lpc_wire w = { .op = LPC_OP_CONNECT };
@@ -270,6 +270,7 @@ static int connect_port(PHANDLE uhandle, PUNICODE_STRING uname,
 	if (r)
 		goto out;
 	lpc_port_probe_views(p, 1);
+	made = p;
 	p = NULL;
 	lpc_copy_to_user(uhandle, &h, sizeof(h));
 	if (umaxlen)
@@ -308,8 +309,8 @@ refused:
 out:
 	/* Accepted and completed (0), refused, or failed. */
 	if (waiting)
-		LPC_PROBE(lpc, connect_done, rel, (long)w.msgid, p,
-			  (long)lpc_status(r));
+		LPC_PROBE(lpc, connect_done, rel, (long)w.msgid,
+			  r == 0 ? made : NULL, (long)lpc_status(r));
 	if (waiting) {
 		lpc_dom_lock(d);
 		lpc_dom_wait_end(d, t);

@@ -406,6 +406,7 @@ void lpc_dom_wait_begin(struct lpc_domain *d, struct lpc_thread *t, int kind,
 	t->wmsgid = msgid;
 	t->wdone = false;
 	t->wstatus = 0;
+	t->wret = 0;
 	t->wpkt = NULL;
 	t->wnext = d->waiting;
 	if (d->waiting)
@@ -422,9 +423,10 @@ void lpc_dom_wait_begin(struct lpc_domain *d, struct lpc_thread *t, int kind,
 
 void lpc_dom_wait_end(struct lpc_domain *d, struct lpc_thread *t)
 {
-	/* done 0: it ended without its event (a timeout, an error). */
-	LPC_PROBE(lpc, wait_end, d, t->wkind, t->wmsgid, t->wdone,
-		  t->wstatus);
+	/* done 0: the wait itself failed (a timeout, the transport);
+	 * error is then why, else the outcome it was answered with. */
+	LPC_PROBE(lpc, wait_end, d, t->wkind, t->wmsgid, (long)(t->wret == 0),
+		  (long)(t->wret ? t->wret : t->wstatus));
 	*t->wpprev = t->wnext;
 	if (t->wnext)
 		t->wnext->wpprev = t->wpprev;
@@ -456,8 +458,8 @@ void lpc_psend_flush(struct lpc_thread *t)
 	lpc_link_unref(l);
 }
 
-int lpc_dom_wait(struct lpc_domain *d, struct lpc_thread *t,
-		 const struct timespec *deadline)
+static int dom_wait(struct lpc_domain *d, struct lpc_thread *t,
+		    const struct timespec *deadline)
 {
 	bool drove = false;
 
@@ -503,6 +505,15 @@ int lpc_dom_wait(struct lpc_domain *d, struct lpc_thread *t,
 		t->sleeping = false;
 		t->kicked = false;
 	}
+}
+
+int lpc_dom_wait(struct lpc_domain *d, struct lpc_thread *t,
+		 const struct timespec *deadline)
+{
+	/* Kept for lpc:wait_end: the wait failing (a timeout) is not the
+	 * awaited operation failing (wstatus). */
+	t->wret = dom_wait(d, t, deadline);
+	return t->wret;
 }
 
 void lpc_dom_catch_up(struct lpc_domain *d, struct lpc_thread *t)

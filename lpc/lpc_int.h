@@ -208,6 +208,7 @@ struct lpc_thread {
 	bool sleeping;			/* in pthread_cond_wait */
 	bool kicked;			/* signalled, has not looked yet */
 	int wstatus;			/* internal code when done */
+	int wret;			/* the last lpc_dom_wait() result */
 	uint32_t wmsgid;
 	pid_t wtid;			/* ClientId tid the wait speaks for */
 	struct lpc_link *wlink;		/* remote waits: the link */
