@@ -73,6 +73,9 @@ static int server(const char *name, int ready_fd)
 	NTSTATUS s;
 	bool have_reply = false;
 	unsigned long conn_id = 0;
+	/* Each connection's server port, by its context (its number):
+	 * closed when the client's LPC_PORT_CLOSED arrives. */
+	HANDLE *comms = NULL;
 
 	to_unicode(name, &us, buf, 256);
 	InitializeObjectAttributes(&oa, &us, 0, NULL, NULL);
@@ -106,6 +109,16 @@ static int server(const char *name, int ready_fd)
 				s = NtCompleteConnectPort(comm);
 			if (!NT_SUCCESS(s))
 				return die("accept", s);
+			if (!(conn_id & (conn_id - 1))) {
+				/* Grown at each power of two. */
+				HANDLE *n = realloc(comms, 2 * conn_id *
+							   sizeof(*n));
+
+				if (!n)
+					return die("realloc", STATUS_NO_MEMORY);
+				comms = n;
+			}
+			comms[conn_id] = comm;
 			break;
 		case LPC_REQUEST:
 			for (int i = 0; i < m.h.u1.s1.DataLength; i++)
@@ -113,10 +126,16 @@ static int server(const char *name, int ready_fd)
 					(unsigned char)m.data[i]);
 			have_reply = true;
 			break;
-		case LPC_PORT_CLOSED:
-			printf("server: connection %lu closed\n",
-			       (unsigned long)(uintptr_t)ctx);
+		case LPC_PORT_CLOSED: {
+			unsigned long id = (unsigned long)(uintptr_t)ctx;
+
+			printf("server: connection %lu closed\n", id);
+			if (id && id <= conn_id && comms[id]) {
+				NtClose(comms[id]);
+				comms[id] = NULL;
+			}
 			break;
+		}
 		default:
 			break;
 		}
