@@ -10,6 +10,7 @@
  * and the wait goes on.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -159,6 +160,8 @@ static int connect_port(PHANDLE uhandle, PUNICODE_STRING uname,
 		lpc_fd_close(fd);
 		return -ENOMEM;
 	}
+	snprintf(d->name, sizeof(d->name), "%.*s",
+			 (int)sizeof(d->name) - 1, rel);
 	d->be = &lpc_backend_client;
 	l = lpc_link_new(d, fd, false);
 	if (!l) {

@@ -400,6 +400,7 @@ void lpc_dom_wait_begin(struct lpc_domain *d, struct lpc_thread *t, int kind,
 			struct lpc_link *l, pid_t tid, uint32_t msgid)
 {
 	LPC_PROBE(lpc, wait_begin, d, kind, msgid, tid);
+	lpc_dbg_wait_begin(t, d, kind, msgid);
 	t->wkind = (uint8_t)kind;
 	t->wlink = l;
 	t->wtid = tid;
@@ -427,6 +428,7 @@ void lpc_dom_wait_end(struct lpc_domain *d, struct lpc_thread *t)
 	 * error is then why, else the outcome it was answered with. */
 	LPC_PROBE(lpc, wait_end, d, t->wkind, t->wmsgid, (long)(t->wret == 0),
 		  (long)(t->wret ? t->wret : t->wstatus));
+	lpc_dbg_wait_end(t);
 	*t->wpprev = t->wnext;
 	if (t->wnext)
 		t->wnext->wpprev = t->wpprev;

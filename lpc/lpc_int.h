@@ -39,6 +39,7 @@
 #include <time.h>
 
 #include <lpc/lpc.h>
+#include <lpc/lpcdbg.h>
 
 #include "err.h"
 #include "msg.h"
@@ -209,6 +210,10 @@ struct lpc_thread {
 	bool kicked;			/* signalled, has not looked yet */
 	int wstatus;			/* internal code when done */
 	int wret;			/* the last lpc_dom_wait() result */
+	/* Published state (dbg.c): the slot, or none to be had. */
+	struct lpc_dbg_thread *dbg;
+	bool dbg_none;
+	const struct lpc_domain *dbg_wait_dom;	/* whose name the slot has */
 	uint32_t wmsgid;
 	pid_t wtid;			/* ClientId tid the wait speaks for */
 	struct lpc_link *wlink;		/* remote waits: the link */
@@ -388,6 +393,8 @@ struct lpc_domain {
 	int wait_fd;			/* waitable: epoll fd for lpc_port_fd */
 	struct lpc_port *conn_port;	/* SERVER: the connection port */
 	uint32_t max_msg;
+	/* The port's path under $LPC_ROOT ("" unnamed), for dbg.c. */
+	char name[LPC_DBG_NAME_LEN];
 	struct lpc_domain *gnext, **gpprev;	/* global list */
 };
 
@@ -459,6 +466,17 @@ void lpc_dom_remove_link(struct lpc_domain *d, struct lpc_link *l);
 
 /* Every SERVER domain of this process, for NtAcceptConnectPort. */
 extern pthread_mutex_t lpc_glock;
+
+/* dbg.c: the state include/lpc/lpcdbg.h publishes. */
+void lpc_dbg_wait_begin(struct lpc_thread *t, const struct lpc_domain *d,
+			int kind, uint32_t msgid);
+void lpc_dbg_wait_end(struct lpc_thread *t);
+void lpc_dbg_received(struct lpc_thread *t, const struct lpc_domain *d,
+		      uint32_t type, uint32_t msgid, uint32_t client_pid,
+		      uint32_t client_tid);
+void lpc_dbg_replied(struct lpc_thread *t, uint32_t msgid);
+void lpc_dbg_thread_exit(struct lpc_thread *t);
+void lpc_dbg_atfork_child(struct lpc_thread *t);
 extern struct lpc_domain *lpc_domains;
 
 /* ------------------------------------------------------------------ */

@@ -336,6 +336,8 @@ static int reply(struct lpc_port *p, struct lpc_thread *t,
 {
 	int r = reply_core(p, t, u, wait_again, defer);
 
+	if (r == 0)
+		lpc_dbg_replied(t, cap_hdr(t)->MessageId);
 	if (LPC_PROBE_ENABLED(lpc, reply)) {
 		const PORT_MESSAGE *h = cap_hdr(t);
 		long id = h->MessageId, cb = h->CallbackId;
@@ -741,6 +743,16 @@ int lpc_receive(struct lpc_thread *t, struct lpc_port *p, PORT_MESSAGE *urecv,
 			lpc_dom_unlock(d);
 			return -EFAULT;
 		}
+	}
+	{
+		const PORT_MESSAGE *m = lpc_pkt_msg(k);
+		unsigned type = (uint16_t)m->u2.s2.Type & 0x0fff;
+
+		/* NT's LpcReceivedMessageId: what this thread now holds. */
+		if (type == LPC_REQUEST || type == LPC_EXCEPTION)
+			lpc_dbg_received(t, p->dom, type, m->MessageId,
+				(uint32_t)(uintptr_t)m->ClientId.UniqueProcess,
+				(uint32_t)(uintptr_t)m->ClientId.UniqueThread);
 	}
 	if (LPC_PROBE_ENABLED(lpc, receive)) {
 		const PORT_MESSAGE *m = lpc_pkt_msg(k);

@@ -5,6 +5,7 @@
  * NtQueryInformationPort, NtWaitForSingleObject and lpc_port_fd.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -167,6 +168,8 @@ static int create_port(PHANDLE uhandle, POBJECT_ATTRIBUTES uoa,
 		d->listen_fd = lfd;
 		lfd = -1;
 		d->conn_port = p;
+		snprintf(d->name, sizeof(d->name), "%.*s",
+			 (int)sizeof(d->name) - 1, rel);
 		d->be = lpc_server_backend();
 		r = d->be->init(d);
 		if (r)

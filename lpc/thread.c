@@ -130,6 +130,7 @@ int64_t lpc_thread_ctime(struct lpc_thread *t)
 
 static void thread_free(struct lpc_thread *t)
 {
+	lpc_dbg_thread_exit(t);
 	pthread_mutex_lock(&lpc_glock);
 	if (t->gprev)
 		t->gprev->gnext = t->gnext;
@@ -166,6 +167,7 @@ void lpc_threads_atfork_child(void)
 	/* Only the forking thread exists in the child.  Its parent-side
 	 * state (termination ports, waits) belongs to the parent. */
 	all_threads = NULL;
+	lpc_dbg_atfork_child(t);
 	if (!t)
 		return;
 	t->tid = lpc_sys_gettid();

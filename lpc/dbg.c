@@ -1,0 +1,180 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * dbg.c - the per-thread LPC state published for debuggers and lpctrace
+ * (include/lpc/lpcdbg.h): what each thread waits for, and which request
+ * it holds.  Best effort: if the table cannot be made, nothing is
+ * published and LPC works as before.
+ */
+#include <stdatomic.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <lpc/lpcdbg.h>
+
+#include "lpc_int.h"
+#include "sys.h"
+
+static struct lpc_dbg_table *table;	/* lpc_glock */
+static bool table_failed;		/* lpc_glock: do not retry */
+
+static struct lpc_dbg_table *table_create(void)
+{
+	struct lpc_dbg_table *tb;
+	int fd = memfd_create("lpc-threads", MFD_CLOEXEC);
+
+	if (fd < 0)
+		return NULL;
+	if (ftruncate(fd, sizeof(*tb)) < 0) {
+		close(fd);
+		return NULL;
+	}
+	/* Shared, so that it is a named mapping in /proc/PID/maps. */
+	tb = mmap(NULL, sizeof(*tb), PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+		  0);
+	close(fd);
+	if (tb == MAP_FAILED)
+		return NULL;
+	/* A forked child would share the parent's slots: it makes its own. */
+	madvise(tb, sizeof(*tb), MADV_DONTFORK);
+	memcpy(tb->magic, LPC_DBG_MAGIC, sizeof(LPC_DBG_MAGIC));
+	tb->version = 1;
+	tb->slot_size = sizeof(struct lpc_dbg_thread);
+	tb->nslots = LPC_DBG_SLOTS;
+	tb->pid = (uint32_t)lpc_sys_pid();
+	return tb;
+}
+
+/* The calling thread's slot, claimed at its first use. */
+static struct lpc_dbg_thread *slot(struct lpc_thread *t)
+{
+	struct lpc_dbg_thread *s = NULL;
+
+	if (t->dbg || t->dbg_none)
+		return t->dbg;
+	pthread_mutex_lock(&lpc_glock);
+	if (!table && !table_failed) {
+		table = table_create();
+		table_failed = !table;
+	}
+	for (unsigned i = 0; table && i < LPC_DBG_SLOTS; i++) {
+		if (!table->slot[i].tid) {
+			s = &table->slot[i];
+			memset(s, 0, sizeof(*s));
+			atomic_store_explicit((_Atomic uint32_t *)&s->tid,
+					      (uint32_t)t->tid,
+					      memory_order_release);
+			break;
+		}
+	}
+	pthread_mutex_unlock(&lpc_glock);
+	/* More threads than slots: this one goes unpublished. */
+	t->dbg = s;
+	t->dbg_none = !s;
+	return s;
+}
+
+static void write_begin(struct lpc_dbg_thread *s)
+{
+	atomic_store_explicit((_Atomic uint32_t *)&s->seq, s->seq + 1,
+			      memory_order_relaxed);
+	atomic_thread_fence(memory_order_release);
+}
+
+static void write_end(struct lpc_dbg_thread *s)
+{
+	atomic_store_explicit((_Atomic uint32_t *)&s->seq, s->seq + 1,
+			      memory_order_release);
+}
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+void lpc_dbg_wait_begin(struct lpc_thread *t, const struct lpc_domain *d,
+			int kind, uint32_t msgid)
+{
+	struct lpc_dbg_thread *s = slot(t);
+
+	if (!s)
+		return;
+	write_begin(s);
+	s->wait_kind = (uint32_t)kind;
+	s->wait_msgid = msgid;
+	s->wait_since = mono_ns();
+	s->wait_queue = (uint64_t)(uintptr_t)d;
+	/* Waits repeat on one queue: copy its name once. */
+	if (t->dbg_wait_dom != d) {
+		memcpy(s->wait_port, d->name, LPC_DBG_NAME_LEN);
+		t->dbg_wait_dom = d;
+	}
+	write_end(s);
+}
+
+void lpc_dbg_wait_end(struct lpc_thread *t)
+{
+	struct lpc_dbg_thread *s = t->dbg;
+
+	if (!s)
+		return;
+	write_begin(s);
+	s->wait_kind = LPC_DBG_WAIT_NONE;
+	write_end(s);
+}
+
+void lpc_dbg_received(struct lpc_thread *t, const struct lpc_domain *d,
+		      uint32_t type, uint32_t msgid, uint32_t client_pid,
+		      uint32_t client_tid)
+{
+	struct lpc_dbg_thread *s = slot(t);
+
+	if (!s)
+		return;
+	write_begin(s);
+	s->recv_msgid = msgid;
+	s->recv_type = type;
+	s->recv_client_pid = client_pid;
+	s->recv_client_tid = client_tid;
+	s->recv_since = mono_ns();
+	memcpy(s->recv_port, d->name, LPC_DBG_NAME_LEN);
+	write_end(s);
+}
+
+void lpc_dbg_replied(struct lpc_thread *t, uint32_t msgid)
+{
+	struct lpc_dbg_thread *s = t->dbg;
+
+	if (!s || s->recv_msgid != msgid)
+		return;
+	write_begin(s);
+	s->recv_msgid = 0;
+	write_end(s);
+}
+
+void lpc_dbg_thread_exit(struct lpc_thread *t)
+{
+	struct lpc_dbg_thread *s = t->dbg;
+
+	if (!s)
+		return;
+	t->dbg = NULL;
+	atomic_store_explicit((_Atomic uint32_t *)&s->tid, 0,
+			      memory_order_release);
+}
+
+void lpc_dbg_atfork_child(struct lpc_thread *t)
+{
+	/* The mapping was not inherited (MADV_DONTFORK). */
+	table = NULL;
+	table_failed = false;
+	if (t) {
+		t->dbg = NULL;
+		t->dbg_none = false;
+		t->dbg_wait_dom = NULL;
+	}
+}
