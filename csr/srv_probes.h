@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * csrd's USDT probes (provider "csrd"; docs/probes.md).  Built as
- * liblpc's are: a semaphore per probe, the 5-byte nop, register or
- * constant arguments only.
+ * liblpc's are: a semaphore per probe, sdt.h's 1-byte nop (see
+ * lpc/probes.h), register or constant arguments only.
  */
 #ifndef CSR_SRV_PROBES_H
 #define CSR_SRV_PROBES_H
@@ -11,8 +11,6 @@
 #define SDT_USE_VARIADIC 1
 #define STAP_SDT_ARG_CONSTRAINT nr
 #include <sys/sdt.h>
-#undef _SDT_NOP
-#define _SDT_NOP .byte 0x0f; .byte 0x1f; .byte 0x44; .byte 0x00; .byte 0x00
 
 extern unsigned short csrd_api_semaphore, csrd_connect_semaphore;
 

@@ -5,9 +5,11 @@
  * Each probe has a semaphore: the arguments are only computed while a
  * tracer is attached (it increments the semaphore), so an untraced
  * process pays one predictable load and branch per site.  The probe site
- * is the 5-byte nop: this kernel turns a uprobe on it into a call instead
- * of a trap, about half the cost of sdt.h's default 1-byte nop
- * (shared/perf-notes.md).  Arguments are plain integers and pointers
+ * is sdt.h's 1-byte nop, not the 5-byte one that 6.18 turns into a call
+ * to a trampoline (half the cost of a hit): a process that forks after
+ * such a probe fired has a child that dies of SIGSEGV at the probe, the
+ * trampoline not being inherited (docs/decisions.md).  Arguments are
+ * plain integers and pointers
  * (registers or constants): Debian's libbpf 1.1 mis-decodes some indexed
  * addressing modes.
  */
@@ -19,15 +21,21 @@
 #define STAP_SDT_ARG_CONSTRAINT nr
 #define SDT_USE_VARIADIC 1
 #include <sys/sdt.h>
-#undef _SDT_NOP
-#define _SDT_NOP .byte 0x0f; .byte 0x1f; .byte 0x44; .byte 0x00; .byte 0x00
 
 /* Declared here, defined once in probes.c. */
 #define LPC_PROBE_SEMAPHORE(provider, name) \
 	extern unsigned short provider##_##name##_semaphore
 
+#ifdef LPC_NO_PROBES
+/* A build without probes, for measuring what an untraced probe costs
+ * (make bench): no notes, no semaphore loads. */
+#undef STAP_PROBEV
+#define STAP_PROBEV(...) do { } while (0)
+#define LPC_PROBE_ENABLED(provider, name) 0
+#else
 #define LPC_PROBE_ENABLED(provider, name) \
 	__builtin_expect(provider##_##name##_semaphore != 0, 0)
+#endif
 
 /* Fire provider:name with up to 12 integer/pointer arguments when traced. */
 #define LPC_PROBE(provider, name, ...)                                        \

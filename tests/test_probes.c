@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The USDT probes of docs/probes.md are in the binaries, each with a
- * semaphore, on a 5-byte nop, with register or constant arguments only.
+ * semaphore, on a 1-byte nop, with register or constant arguments only.
  * (That they fire and what they carry is checked by the tracer's suites.)
  */
 #include <stdio.h>
@@ -95,7 +95,8 @@ static void check(const char *path, const char *provider,
 	}
 }
 
-/* The 5-byte nop at one site, read from this very process. */
+/* sdt.h's 1-byte nop at one site, read from this very process: not the
+ * 5-byte nop, whose optimised uprobes kill forked children on 6.18. */
 static void check_nop(const char *provider, const char *name)
 {
 	static struct note n[256];
@@ -127,9 +128,8 @@ static void check_nop(const char *provider, const char *name)
 		if (strcmp(n[j].provider, provider) || strcmp(n[j].name, name))
 			continue;
 		site = (const unsigned char *)(uintptr_t)(base + n[j].loc);
-		cr_assert(site[0] == 0x0f && site[1] == 0x1f &&
-				  site[2] == 0x44 && site[3] == 0 && site[4] == 0,
-			  "%s:%s: not a 5-byte nop", provider, name);
+		cr_assert(site[0] == 0x90, "%s:%s: not a 1-byte nop (0x%02x)",
+			  provider, name, site[0]);
 		return;
 	}
 	cr_assert_fail("%s:%s not found", provider, name);
@@ -166,7 +166,7 @@ Test(probes, csrd_probes_are_in_csrd)
 	      sizeof(csrd_probes) / sizeof(csrd_probes[0]));
 }
 
-Test(probes, sites_are_five_byte_nops)
+Test(probes, sites_are_one_byte_nops)
 {
 	check_nop("lpc", "send");
 	check_nop("lpc", "receive");
