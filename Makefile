@@ -68,7 +68,8 @@ EXAMPLE_SRCS := $(wildcard examples/*.c)
 EXAMPLE_BINS := $(patsubst examples/%.c,$(BUILD)/examples/%,$(EXAMPLE_SRCS))
 
 all: $(BUILD)/liblpc.a $(BUILD)/liblpc.so $(BUILD)/lpc.pc $(EXAMPLE_BINS) \
-	$(BUILD)/libcsr.a $(BUILD)/libcsr.so $(BUILD)/csrd $(BUILD)/csrcall
+	$(BUILD)/libcsr.a $(BUILD)/libcsr.so $(BUILD)/csrd $(BUILD)/csrcall \
+	$(BUILD)/lpctrace
 
 $(BUILD)/libcsr.a: $(CSR_CLIENT_OBJS)
 	$(call msg,AR,$@)
@@ -94,6 +95,12 @@ $(BUILD)/csrd: $(BUILD)/csr/csrd.o $(BUILD)/libcsrsrv.a $(BUILD)/liblpc.a
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 $(BUILD)/csrcall: $(BUILD)/csr/csrcall.o $(CSR_LIBS) $(BUILD)/liblpc.a
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+# The traffic generator of lpctrace's tests also makes CSR calls.
+$(BUILD)/examples/lpc-traffic: $(BUILD)/examples/lpc-traffic.o \
+		$(BUILD)/libcsr.a $(BUILD)/liblpc.a
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
@@ -128,6 +135,39 @@ $(BUILD)/lpc.pc: lpc/lpc.pc.in Makefile
 		-e 's|@LIBDIR@|$(CURDIR)/$(BUILD)|' \
 		-e 's|@VERSION@|$(VERSION)|' $< > $@
 
+# bpf/ + trace/: lpctrace.  vmlinux.h is generated from the running
+# kernel's BTF when the build needs it and never committed; one chain
+# %.bpf.o -> %.skel.h -> the tracer's objects (libbpf-bootstrap's).
+BPF_CLANG ?= clang
+BPFTOOL ?= bpftool
+BPF_ARCH_INC := /usr/include/$(shell $(CC) -dumpmachine 2>/dev/null)
+TRACE_SRCS := $(wildcard trace/*.c)
+TRACE_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(TRACE_SRCS))
+
+$(BUILD)/bpf/vmlinux.h:
+	$(call msg,GEN,$@)
+	@mkdir -p $(@D)
+	@test -r /sys/kernel/btf/vmlinux || { echo "no /sys/kernel/btf/vmlinux:" \
+		"lpctrace needs a kernel built with CONFIG_DEBUG_INFO_BTF" >&2; exit 1; }
+	$(Q)$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@
+
+$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c bpf/%.h $(BUILD)/bpf/vmlinux.h
+	$(call msg,BPF,$@)
+	$(Q)$(BPF_CLANG) -g -O2 -target bpf -D__TARGET_ARCH_x86 $(WARN) \
+		-I$(BUILD)/bpf -Ibpf -idirafter $(BPF_ARCH_INC) -c $< -o $@
+
+$(BUILD)/bpf/%.skel.h: $(BUILD)/bpf/%.bpf.o
+	$(call msg,GENSKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< > $@
+
+$(TRACE_OBJS): $(BUILD)/bpf/lpctrace.skel.h
+$(TRACE_OBJS): override CFLAGS += -I$(BUILD)/bpf -Ibpf -Itrace -Ilpc -Icsr
+
+$(BUILD)/lpctrace: $(TRACE_OBJS) $(BUILD)/libcsrsrv.a
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(TRACE_OBJS) $(BUILD)/libcsrsrv.a \
+		-lbpf -lelf -lz
+
 # Tests link the static library: unit suites also reach internals.
 $(BUILD)/tests/%: $(BUILD)/tests/%.o $(TEST_HELPER_OBJS) $(CSR_LIBS) \
 		$(BUILD)/liblpc.a
@@ -150,8 +190,15 @@ $(BENCH_BIN): $(patsubst %.c,$(BUILD)/%.o,$(BENCH_SRCS)) $(BUILD)/libcsr.a \
 $(BUILD)/bench/mech_csr.o: override CFLAGS += \
 	-DLPCBENCH_CSRD='"$(abspath $(BUILD))/csrd"'
 
-bench: $(BENCH_BIN) $(BUILD)/csrd
+# liblpc without its probes, for the probe-cost baseline.
+$(BUILD)/noprobes/examples/lpc-echo: examples/lpc-echo.c $(LIB_SRCS)
+	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD)/noprobes \
+		CFLAGS="-O2 -g -DLPC_NO_PROBES" $@
+
+bench: $(BENCH_BIN) $(BUILD)/csrd $(BUILD)/lpctrace $(BUILD)/examples/lpc-echo \
+		$(BUILD)/noprobes/examples/lpc-echo
 	$(Q)$(BENCH_BIN)
+	$(Q)LPC_BUILD=$(BUILD) ./scripts/bench-trace
 
 install: all
 	$(call msg,INSTALL,$(DESTDIR)$(PREFIX))

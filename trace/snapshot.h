@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: MIT */
+/* A copy of the tracking maps (ports, waits, held requests), taken at one
+ * moment, for stat and waits to read without racing the kernel. */
+#ifndef LPCTRACE_SNAPSHOT_H
+#define LPCTRACE_SNAPSHOT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "session.h"
+
+struct snap_port {
+	struct lpct_port_key k;
+	struct lpct_port_info v;
+	char nt[LPCT_NAME_LEN + 2];	/* "\Windows\ApiPort", or "" */
+};
+
+struct snap_held {
+	uint32_t msgid;
+	struct lpct_held v;
+};
+
+struct snapshot {
+	struct snap_port *ports;
+	size_t nports;
+	struct lpct_wait *waits;
+	size_t nwaits;
+	struct snap_held *held;
+	size_t nheld;
+	uint64_t now;			/* CLOCK_MONOTONIC ns when taken */
+	struct {
+		uint32_t pid;
+		char comm[LPCT_COMM_LEN + 1];
+	} comms[256];
+	size_t ncomms;
+};
+
+/* From the BPF maps of a running session.  NULL and errno on failure. */
+struct snapshot *snapshot__read(struct session *s);
+/*
+ * From the state liblpc publishes in every process (pubthreads.c), or in
+ * process only: no BPF needed.  nprocs counts the processes read, denied
+ * those whose memory could not be read (not root).
+ */
+struct snapshot *snapshot__from_tables(pid_t only, int *nprocs, int *denied);
+void snapshot__free(struct snapshot *snap);
+
+/* The name of the port whose domain (or address) is id in pid, or NULL. */
+const char *snapshot__domain_name(const struct snapshot *snap, uint32_t pid,
+				  uint64_t id);
+/* The command name of pid, "?" once it is gone. */
+const char *snapshot__comm(struct snapshot *snap, uint32_t pid);
+/* The wait of thread tid, or NULL. */
+const struct lpct_wait *snapshot__wait_of(const struct snapshot *snap,
+					  uint32_t tid);
+/* The server thread holding request msgid, or NULL. */
+const struct lpct_held *snapshot__held(const struct snapshot *snap,
+				       uint32_t msgid);
+
+#endif

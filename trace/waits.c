@@ -1,0 +1,228 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * lpctrace waits: the LPC hang checklist as one view.  For each thread in
+ * a reply wait: which server thread received its message (or that none
+ * has), and what that thread is doing now: receiving again, waiting for a
+ * reply of its own (followed, cycles reported), or busy, sleeping,
+ * stopped, or gone, from /proc.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "env.h"
+#include "session.h"
+#include "snapshot.h"
+
+#define MAX_CHAIN 16
+
+/* "R (running)", "S (sleeping in futex_wait_queue)", "T (stopped)"... */
+static const char *thread_state(uint32_t pid, uint32_t tid, char *buf,
+				size_t len)
+{
+	char path[96], line[512], wchan[64] = "";
+	const char *paren, *what;
+	FILE *f;
+	char st;
+
+	snprintf(path, sizeof(path), "/proc/%u/task/%u/stat", pid, tid);
+	f = fopen(path, "re");
+	if (!f)
+		return NULL;
+	if (!fgets(line, sizeof(line), f)) {
+		fclose(f);
+		return NULL;
+	}
+	fclose(f);
+	paren = strrchr(line, ')');
+	if (!paren || !paren[1] || !paren[2])
+		return NULL;
+	st = paren[2];
+	snprintf(path, sizeof(path), "/proc/%u/task/%u/wchan", pid, tid);
+	f = fopen(path, "re");
+	if (f) {
+		if (!fgets(wchan, sizeof(wchan), f) || !strcmp(wchan, "0"))
+			wchan[0] = '\0';
+		fclose(f);
+	}
+	switch (st) {
+	case 'R':
+		what = "running";
+		break;
+	case 'S':
+		what = "sleeping";
+		break;
+	case 'D':
+		what = "in uninterruptible sleep";
+		break;
+	case 'T':
+		what = "STOPPED (SIGSTOP)";
+		break;
+	case 't':
+		what = "STOPPED by a debugger (ptrace)";
+		break;
+	case 'Z':
+	case 'X':
+		what = "exiting";
+		break;
+	default:
+		what = "?";
+	}
+	if (wchan[0] && (st == 'S' || st == 'D'))
+		snprintf(buf, len, "%c, %s in %s", st, what, wchan);
+	else
+		snprintf(buf, len, "%c, %s", st, what);
+	return buf;
+}
+
+static const char *name_or(const char *n)
+{
+	return n ? n : "(unnamed port)";
+}
+
+static double secs(const struct snapshot *snap, uint64_t since)
+{
+	return snap->now > since ? (snap->now - since) / 1e9 : 0.0;
+}
+
+/* Receiving threads of the server whose port is named name. */
+static int receivers(struct snapshot *snap, const char *name)
+{
+	int n = 0;
+
+	for (size_t i = 0; i < snap->nwaits; i++) {
+		const struct lpct_wait *w = &snap->waits[i];
+		const char *wn;
+
+		if (w->kind != LPCT_W_RECEIVE)
+			continue;
+		wn = snapshot__domain_name(snap, w->pid, w->domain);
+		if (name && wn && !strcmp(wn, name))
+			n++;
+	}
+	return n;
+}
+
+/* Follows "waits for message M, held by T, which waits for ..." */
+static void explain(struct snapshot *snap, FILE *f,
+		    const struct lpct_wait *w)
+{
+	uint32_t seen[MAX_CHAIN];
+	int depth = 0;
+
+	while (w && w->kind == LPCT_W_REPLY && depth < MAX_CHAIN) {
+		const struct lpct_held *h = snapshot__held(snap, w->msgid);
+		const struct lpct_wait *next;
+		char sbuf[160];
+		const char *st;
+
+		seen[depth++] = w->tid;
+		if (!h) {
+			const char *port = snapshot__domain_name(snap, w->pid,
+								 w->domain);
+			int r = receivers(snap, port);
+
+			fprintf(f, "    -> no server thread has received "
+				"message %u yet", w->msgid);
+			if (port && r == 0)
+				fprintf(f, ": no thread is receiving on %s "
+					"(all busy, stuck, or the server is not "
+					"serving the port)\n", port);
+			else if (port)
+				fprintf(f, ": %d thread%s receiving on %s; "
+					"if %s not running, it cannot take "
+					"the request (see STATE)\n", r,
+					r == 1 ? " is" : "s are", port,
+					r == 1 ? "it is" : "they are");
+			else
+				fprintf(f, " (its port was created before "
+					"tracing began)\n");
+			return;
+		}
+		fprintf(f, "    -> message %u held by %u/%u (%s) for %.3f s: ",
+			w->msgid, h->pid, h->tid, snapshot__comm(snap, h->pid),
+			secs(snap, h->since));
+		for (int i = 0; i < depth; i++) {
+			if (seen[i] == h->tid) {
+				fprintf(f, "DEADLOCK: it waits, directly or "
+					"not, for this very thread\n");
+				return;
+			}
+		}
+		next = snapshot__wait_of(snap, h->tid);
+		if (next && next->kind == LPCT_W_REPLY) {
+			fprintf(f, "it waits for the reply to message %u on "
+				"%s (%.3f s)\n", next->msgid,
+				name_or(snapshot__domain_name(snap, next->pid,
+							      next->domain)),
+				secs(snap, next->since));
+			w = next;
+			continue;
+		}
+		if (next && next->kind == LPCT_W_RECEIVE) {
+			fprintf(f, "it is receiving again without having "
+				"replied (the reply is lost or was sent to "
+				"the wrong client)\n");
+			return;
+		}
+		st = thread_state(h->pid, h->tid, sbuf, sizeof(sbuf));
+		if (!st)
+			fprintf(f, "that thread is gone; it will never "
+				"reply\n");
+		else
+			fprintf(f, "it is serving it, not in an LPC wait (%s)\n",
+				st);
+		return;
+	}
+	if (depth == MAX_CHAIN)
+		fprintf(f, "    -> (chain longer than %d, cut)\n", MAX_CHAIN);
+}
+
+static int cmp_since(const void *a, const void *b)
+{
+	const struct lpct_wait *x = a, *y = b;
+
+	return x->since < y->since ? -1 : x->since > y->since;
+}
+
+size_t waits__print(struct snapshot *snap, FILE *f)
+{
+	size_t nreply = 0, nrecv = 0;
+
+	qsort(snap->waits, snap->nwaits, sizeof(*snap->waits), cmp_since);
+	fprintf(f, "%-16s %-16s %-8s %-24s %8s %10s  %s\n", "THREAD", "COMM",
+		"WAIT", "PORT", "MSGID", "FOR(s)", "STATE");
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t i = 0; i < snap->nwaits; i++) {
+			const struct lpct_wait *w = &snap->waits[i];
+			char who[40], comm[LPCT_COMM_LEN + 1], sbuf[160];
+			const char *st;
+			bool recv = w->kind == LPCT_W_RECEIVE;
+
+			/* Waits for something first, idle receivers after. */
+			if (recv != (pass == 1))
+				continue;
+			if (pass == 1 && nrecv++ == 0)
+				fprintf(f, "receiving (idle server threads):\n");
+			if (!recv)
+				nreply++;
+			snprintf(who, sizeof(who), "%u/%u", w->pid, w->tid);
+			memcpy(comm, w->comm, LPCT_COMM_LEN);
+			comm[LPCT_COMM_LEN] = '\0';
+			st = thread_state(w->pid, w->tid, sbuf, sizeof(sbuf));
+			fprintf(f, "%-16s %-16s %-8s %-24s %8u %10.3f  %s\n",
+				who, comm, decode__wait_kind_name(w->kind),
+				name_or(snapshot__domain_name(snap, w->pid,
+							      w->domain)),
+				w->msgid, secs(snap, w->since),
+				st ? st : "gone");
+			if (w->kind == LPCT_W_REPLY)
+				explain(snap, f, w);
+		}
+	}
+	if (!nreply && !nrecv)
+		fprintf(f, "(no thread is in an LPC wait)\n");
+	else if (!nreply)
+		fprintf(f, "(no thread waits for a reply)\n");
+	return nreply;
+}
