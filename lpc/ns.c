@@ -4,6 +4,8 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -227,6 +229,42 @@ static int new_socket(void)
 	return fd < 0 ? -errno : fd;
 }
 
+/*
+ * Whether the listener a socket just connected to belongs to a live
+ * process.  A server that dies while an io_uring accept is armed keeps
+ * its listening socket alive until the ring's teardown, which the kernel
+ * runs asynchronously after the process is gone (tens of ms): connect()
+ * succeeds into a backlog nobody will ever accept.  SO_PEERCRED names the
+ * process that called listen().
+ */
+static bool listener_alive(int fd)
+{
+	struct ucred cr;
+	socklen_t len = sizeof(cr);
+	char path[64], buf[256];
+	const char *paren;
+	ssize_t n;
+	int sfd;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0 ||
+	    cr.pid <= 0)
+		return true;	/* cannot tell: trust the connect */
+	if (kill(cr.pid, 0) < 0 && errno == ESRCH)
+		return false;	/* reaped */
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)cr.pid);
+	sfd = open(path, O_RDONLY | O_CLOEXEC);
+	if (sfd < 0)
+		return true;	/* no /proc here: trust the connect */
+	n = read(sfd, buf, sizeof(buf) - 1);
+	close(sfd);
+	if (n <= 0)
+		return true;
+	buf[n] = '\0';
+	/* "pid (comm) S ...": a zombie or a dying task serves nobody. */
+	paren = strrchr(buf, ')');
+	return !(paren && paren[1] == ' ' && (paren[2] == 'Z' || paren[2] == 'X'));
+}
+
 int lpc_ns_listen(const char *rel, dev_t *dev, ino_t *ino)
 {
 	static unsigned tmp_seq;
@@ -259,7 +297,7 @@ int lpc_ns_listen(const char *rel, dev_t *dev, ino_t *ino)
 		r = make_addr(dirfd, found, &sa);
 		if (r == 0 && connect(probe, (struct sockaddr *)&sa,
 				      sizeof(sa)) == 0)
-			r = -EEXIST;
+			r = listener_alive(probe) ? -EEXIST : 0;
 		else if (r == 0 && errno != ECONNREFUSED)
 			r = -EEXIST;
 		close(probe);
@@ -365,6 +403,12 @@ int lpc_ns_connect(const char *rel)
 		    : errno == EPROTOTYPE ? -LPC_ETYPE
 					  : -errno;
 		close(fd);
+		goto out_dir;
+	}
+	if (!listener_alive(fd)) {
+		/* Its server is dead, its ring not yet torn down. */
+		close(fd);
+		r = -ENOENT;
 		goto out_dir;
 	}
 	close(dirfd);

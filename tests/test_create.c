@@ -1363,3 +1363,53 @@ Test(create, racing_creators_of_one_name_give_one_winner)
 			     wins);
 	}
 }
+
+/* A server that dies while its ring has an accept armed: the kernel tears
+ * the ring down after the process is gone, and until then its listening
+ * socket accepts connections nobody will take. */
+static void create_listen_forever(void *name)
+{
+	HANDLE h;
+	lpct_msg m;
+
+	if (lpct_try_create(&h, name, 0, 0x100) != STATUS_SUCCESS)
+		_exit(1);
+	NtListenPort(h, &m.h);
+	_exit(2);
+}
+
+static pid_t kill_a_listening_server(void)
+{
+	pid_t pid = lpct_fork(create_listen_forever, PORT);
+	long t0 = lpct_now_ms();
+
+	while (socket_at(PORT_FILE, NULL) != 0 || !lpct_wait_sleeping(pid, pid)) {
+		cr_assert_lt(lpct_now_ms() - t0, 5000, "server never listened");
+		usleep(1000);
+	}
+	kill(pid, SIGKILL);
+	cr_assert_eq(lpct_wait(pid), 128 + SIGKILL);
+	return pid;
+}
+
+Test(create, name_of_a_server_killed_while_listening_is_free_at_once)
+{
+	HANDLE h = SENTINEL;
+
+	kill_a_listening_server();
+	/* Straight after the reap: no retry, no collision. */
+	cr_assert_status(lpct_try_create(&h, PORT, 0, 0x100), STATUS_SUCCESS);
+	cr_assert_status(NtClose(h), STATUS_SUCCESS);
+}
+
+Test(create, connecting_to_a_server_killed_while_listening_is_not_found)
+{
+	SECURITY_QUALITY_OF_SERVICE qos = { sizeof(qos), SecurityImpersonation,
+					    SECURITY_DYNAMIC_TRACKING, TRUE };
+	HANDLE c = SENTINEL;
+
+	kill_a_listening_server();
+	cr_assert_status(NtConnectPort(&c, lpct_ustr(PORT), &qos, NULL, NULL,
+				       NULL, NULL, NULL),
+			 STATUS_OBJECT_NAME_NOT_FOUND);
+}
