@@ -334,6 +334,9 @@ static int run(struct session *s)
 				strerror(-r));
 			break;
 		}
+		/* Live means live, into a pipe too: one flush per batch. */
+		if (r > 0 && s->out)
+			fflush(s->out->f);
 		now = now_ns(CLOCK_MONOTONIC);
 		if (s->child > 0 && !s->child_done) {
 			int st;

@@ -6,8 +6,8 @@
 
 #include "output.h"
 
-#define HDR_FMT "%-12s %7s %7s %-15s %-16s %-22s %-24s %6s %5s %-26s %9s %s\n"
-#define ROW_FMT "%-12s %7u %7u %-15s %-16s %-22s %-24s %6s %5s %-26s %9s %s\n"
+#define HDR_FMT "%-12s %7s %7s %-15s %-16s %-22s %-28s %6s %5s %-26s %9s %s\n"
+#define ROW_FMT "%-12s %7u %7u %-15s %-16s %-22s %-28s %6s %5s %-26s %9s %s\n"
 
 static int text_begin(struct output *o)
 {
@@ -93,7 +93,10 @@ static int text_event(struct output *o, const struct lpct_event *e)
 	snprintf(ev, sizeof(ev), "%s%s",
 		 e->probe >= LPCT_P_CSR_CONNECT ? "csrd:" : "", d->name);
 	port = portnames__of_event(o->pn, e);
-	if (c.type >= 0)
+	if (c.type >= 0 && d->fmt[c.type] == ARG_API &&
+	    decode__api_name((uint32_t)e->arg[c.type]))
+		type = decode__api_name((uint32_t)e->arg[c.type]);
+	else if (c.type >= 0)
 		type = decode__arg(e, (unsigned)c.type, tbuf, sizeof(tbuf));
 	if (c.msgid >= 0)
 		snprintf(mbuf, sizeof(mbuf), "%lld",
@@ -111,7 +114,8 @@ static int text_event(struct output *o, const struct lpct_event *e)
 	for (unsigned i = 0; i < d->nargs; i++) {
 		int n;
 
-		if ((int)i == c.type || (int)i == c.msgid || (int)i == c.len ||
+		if (((int)i == c.type && d->fmt[i] != ARG_API) ||
+		    (int)i == c.msgid || (int)i == c.len ||
 		    (int)i == c.status || d->fmt[i] == ARG_STR)
 			continue;
 		if (!o->opts.verbose &&
@@ -119,9 +123,13 @@ static int text_event(struct output *o, const struct lpct_event *e)
 		     (!strcmp(d->arg[i], "port") && port) ||
 		     (!strcmp(d->arg[i], "callback_id") && !e->arg[i])))
 			continue;
+		if (d->fmt[i] == ARG_API)	/* its name is in a column */
+			snprintf(abuf, sizeof(abuf), "0x%x",
+				 (unsigned)e->arg[i]);
 		n = snprintf(detail + dl, sizeof(detail) - dl, "%s%s=%s",
 			     dl ? " " : "", d->arg[i],
-			     decode__arg(e, i, abuf, sizeof(abuf)));
+			     d->fmt[i] == ARG_API ? abuf
+				: decode__arg(e, i, abuf, sizeof(abuf)));
 		if (n < 0 || (size_t)n >= sizeof(detail) - dl)
 			break;
 		dl += (size_t)n;
