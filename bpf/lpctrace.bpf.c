@@ -533,11 +533,17 @@ static __always_inline void emit(struct lpct_event *e)
 	}
 	__builtin_memcpy(r, e, sizeof(*e));
 	if (len) {
-		if (len > LPCT_SNAP_MAX)
-			len = LPCT_SNAP_MAX;
-		if (bpf_probe_read_user(r->snap, len, (const void *)ptr))
-			len = 0;
-		r->snap_len = len;
+		__u64 n = len;
+
+		/* A length the verifier can bound: clang would otherwise
+		 * fold the clamps into a value it cannot follow. */
+		asm volatile("" : "+r"(n));
+		n &= 2 * LPCT_SNAP_MAX - 1;
+		if (n > LPCT_SNAP_MAX)
+			n = LPCT_SNAP_MAX;
+		if (bpf_probe_read_user(r->snap, n, (const void *)ptr))
+			n = 0;
+		r->snap_len = n;
 	}
 	avail = bpf_ringbuf_query(&lpct_events, BPF_RB_AVAIL_DATA);
 	flags = avail >= targ_wakeup_bytes ? BPF_RB_FORCE_WAKEUP

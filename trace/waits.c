@@ -189,7 +189,9 @@ size_t waits__print(struct snapshot *snap, FILE *f)
 {
 	size_t nreply = 0, nrecv = 0;
 
-	qsort(snap->waits, snap->nwaits, sizeof(*snap->waits), cmp_since);
+	if (snap->nwaits)
+		qsort(snap->waits, snap->nwaits, sizeof(*snap->waits),
+		      cmp_since);
 	fprintf(f, "%-16s %-16s %-8s %-24s %8s %10s  %s\n", "THREAD", "COMM",
 		"WAIT", "PORT", "MSGID", "FOR(s)", "STATE");
 	for (int pass = 0; pass < 2; pass++) {
