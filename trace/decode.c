@@ -224,6 +224,19 @@ const char *decode__reply_code_name(unsigned code)
 	return code < 4 ? n[code] : "?";
 }
 
+const char *decode__drop_name(unsigned drop)
+{
+	static const char *const names[LPCT_DROP_MAX] = {
+		[LPCT_DROP_RINGBUF] = "ringbuf",
+		[LPCT_DROP_WAITS] = "waits",
+		[LPCT_DROP_HELD] = "held",
+		[LPCT_DROP_STATS] = "stats",
+		[LPCT_DROP_PORTS] = "ports",
+	};
+
+	return drop < LPCT_DROP_MAX && names[drop] ? names[drop] : "?";
+}
+
 static const struct csr_profile *profile;
 
 int decode__set_profile(const char *name)

@@ -56,6 +56,8 @@ const char *decode__err_name(int64_t err, char *buf, size_t len);
 const char *decode__port_kind_name(unsigned kind);
 const char *decode__wait_kind_name(unsigned kind);
 const char *decode__reply_code_name(unsigned code);
+/* "ringbuf", "waits", ... for an enum lpct_drop. */
+const char *decode__drop_name(unsigned drop);
 
 /* The CSR profile API names come from ("ws03" by default); -1 if unknown. */
 int decode__set_profile(const char *name);

@@ -267,16 +267,3 @@ void json__event_fields(FILE *f, const struct output *o,
 						      : LPCT_SNAP_MAX);
 	}
 }
-
-const char *json__drop_name(unsigned drop)
-{
-	static const char *const names[LPCT_DROP_MAX] = {
-		[LPCT_DROP_RINGBUF] = "ringbuf",
-		[LPCT_DROP_WAITS] = "waits",
-		[LPCT_DROP_HELD] = "held",
-		[LPCT_DROP_STATS] = "stats",
-		[LPCT_DROP_PORTS] = "ports",
-	};
-
-	return drop < LPCT_DROP_MAX && names[drop] ? names[drop] : "?";
-}

@@ -34,7 +34,5 @@ void json__time(FILE *f, int64_t realtime_ns);
 void json__event_fields(FILE *f, const struct output *o,
 			const struct lpct_event *e);
 
-/* "ringbuf", "waits", ... for an enum lpct_drop; "?" out of range. */
-const char *json__drop_name(unsigned drop);
 
 #endif

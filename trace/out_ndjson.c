@@ -53,7 +53,7 @@ static int ndjson_end(struct output *o, const struct output_summary *s)
 		s->events);
 	for (unsigned i = 0; i < LPCT_DROP_MAX; i++)
 		fprintf(f, "%s\"%s\":%" PRIu64, i ? "," : "",
-			json__drop_name(i), s->drops[i]);
+			decode__drop_name(i), s->drops[i]);
 	fprintf(f, "},\"duration_ns\":%" PRIu64 "}\n", s->duration_ns);
 	return ferror(f) ? -EIO : 0;
 }

@@ -313,16 +313,8 @@ static int pcapng_end(struct output *o, const struct output_summary *s)
 		n = (size_t)snprintf(note, sizeof(note), "lpctrace drops:");
 		for (unsigned i = 0; i < LPCT_DROP_MAX && n < sizeof(note);
 		     i++) {
-			static const char *const names[LPCT_DROP_MAX] = {
-				[LPCT_DROP_RINGBUF] = "ringbuf",
-				[LPCT_DROP_WAITS] = "waits",
-				[LPCT_DROP_HELD] = "held",
-				[LPCT_DROP_STATS] = "stats",
-				[LPCT_DROP_PORTS] = "ports",
-			};
-
 			n += (size_t)snprintf(note + n, sizeof(note) - n,
-					      " %s %llu", names[i],
+					      " %s %llu", decode__drop_name(i),
 					      (unsigned long long)s->drops[i]);
 		}
 		put_opt_str(k, OPT_COMMENT, note);

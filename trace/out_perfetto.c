@@ -938,7 +938,7 @@ static int perfetto_end(struct output *o, const struct output_summary *s)
 		fprintf(f, ",\"events\":%" PRIu64 ",\"duration_ns\":%" PRIu64,
 			s->events, s->duration_ns);
 		for (unsigned i = 0; i < LPCT_DROP_MAX; i++)
-			fprintf(f, ",\"drops_%s\":%" PRIu64, json__drop_name(i),
+			fprintf(f, ",\"drops_%s\":%" PRIu64, decode__drop_name(i),
 				s->drops[i]);
 	} else {
 		fputs(",\"aborted\":true", f);
