@@ -349,6 +349,13 @@ static int run(struct session *s)
 		}
 		if (dur && now - start >= dur)
 			break;
+		/* -p: the trace ends with its process, as strace -p does. */
+		if (env.pid && kill(env.pid, 0) < 0 && errno == ESRCH) {
+			if (!env.quiet)
+				fprintf(stderr, "lpctrace: process %d exited\n",
+					env.pid);
+			break;
+		}
 		if (now - last_scan >= 1000000000ull) {
 			/* New programs that carry the probes. */
 			if (!env.pid)
