@@ -41,7 +41,8 @@ LIBS := -luring -lpthread
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all test bench install clean check-tools FORCE
+.PHONY: all test bench install clean check-tools FORCE fuzz-bins fuzz-tools \
+	fuzz
 
 LIB_SRCS := $(wildcard lpc/*.c)
 LIB_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRCS))
@@ -69,7 +70,7 @@ EXAMPLE_BINS := $(patsubst examples/%.c,$(BUILD)/examples/%,$(EXAMPLE_SRCS))
 
 all: $(BUILD)/liblpc.a $(BUILD)/liblpc.so $(BUILD)/lpc.pc $(EXAMPLE_BINS) \
 	$(BUILD)/libcsr.a $(BUILD)/libcsr.so $(BUILD)/csrd $(BUILD)/csrcall \
-	$(BUILD)/lpctrace
+	$(BUILD)/lpctrace $(FUZZ_BINS) $(FUZZ_TOOLS)
 
 $(BUILD)/libcsr.a: $(CSR_CLIENT_OBJS)
 	$(call msg,AR,$@)
@@ -168,6 +169,50 @@ $(BUILD)/lpctrace: $(TRACE_OBJS) $(BUILD)/libcsrsrv.a
 	$(Q)$(CC) $(LDFLAGS) -o $@ $(TRACE_OBJS) $(BUILD)/libcsrsrv.a \
 		-lbpf -lelf -lz
 
+# fuzz/: a harness per fuzz/<target>.c (fuzz/fuzz.h), sharing driver.c
+# (the AFL++ persistent loop, or stdin/file replay under plain cc) and
+# util.c.  make builds the replay programs; scripts/fuzz builds the AFL++,
+# sanitizer, CmpLog and libFuzzer variants into their own BUILD dirs with
+# CC=afl-clang-fast (or FUZZ_ENGINE=libfuzzer CC=clang).
+FUZZ_SHARED := fuzz/driver.c fuzz/util.c
+FUZZ_SRCS := $(filter-out $(FUZZ_SHARED),$(wildcard fuzz/*.c))
+FUZZ_BINS := $(patsubst fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
+# OSS-Fuzz passes its own engine ($LIB_FUZZING_ENGINE).
+FUZZ_LIBFUZZER ?= -fsanitize=fuzzer
+ifeq ($(FUZZ_ENGINE),libfuzzer)
+FUZZ_MAIN := $(BUILD)/fuzz/util.o
+FUZZ_LINK := $(FUZZ_LIBFUZZER)
+else
+FUZZ_MAIN := $(BUILD)/fuzz/driver.o $(BUILD)/fuzz/util.o
+FUZZ_LINK :=
+endif
+
+$(BUILD)/fuzz/%.o: override CFLAGS += -Ilpc -Icsr -Ifuzz
+
+$(FUZZ_BINS): $(BUILD)/fuzz/%: $(BUILD)/fuzz/%.o $(FUZZ_MAIN) \
+		$(BUILD)/libcsrsrv.a $(BUILD)/libcsr.a $(BUILD)/liblpc.a
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(LDFLAGS) $(FUZZ_LINK) -o $@ $^ $(LIBS)
+
+fuzz-bins: $(FUZZ_BINS)
+
+# fuzz/tools/: seed generators and corpus helpers, plain programs.
+FUZZ_TOOL_SRCS := $(wildcard fuzz/tools/*.c)
+FUZZ_TOOLS := $(patsubst fuzz/tools/%.c,$(BUILD)/fuzz/tools/%,$(FUZZ_TOOL_SRCS))
+$(BUILD)/fuzz/tools/%.o: override CFLAGS += -Ilpc -Icsr -Ifuzz
+$(FUZZ_TOOLS): $(BUILD)/fuzz/tools/%: $(BUILD)/fuzz/tools/%.o \
+		$(BUILD)/fuzz/util.o $(BUILD)/libcsrsrv.a $(BUILD)/libcsr.a \
+		$(BUILD)/liblpc.a
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+fuzz-tools: $(FUZZ_TOOLS)
+
+# A campaign (scripts/fuzz, docs/fuzzing.md): FUZZ_TIME seconds in all.
+FUZZ_TIME ?= 180
+fuzz:
+	$(Q)./scripts/fuzz -t $(FUZZ_TIME)
+
 # Tests link the static library: unit suites also reach internals.
 $(BUILD)/tests/%: $(BUILD)/tests/%.o $(TEST_HELPER_OBJS) $(CSR_LIBS) \
 		$(BUILD)/liblpc.a
@@ -181,7 +226,7 @@ $(BUILD)/tests/%.o: override CFLAGS += -Ilpc -Icsr -Itests
 # lpctrace suite runs lpctrace on lpc-traffic.
 test: $(TEST_BINS) $(BUILD)/csrd $(BUILD)/csrcall $(BUILD)/liblpc.so \
 		$(BUILD)/lpctrace $(BUILD)/examples/lpc-traffic \
-		$(BUILD)/examples/lpc-echo
+		$(BUILD)/examples/lpc-echo $(FUZZ_BINS)
 	$(Q)LPC_BUILD=$(BUILD) ./scripts/run-tests $(TEST_BINS)
 
 $(BENCH_BIN): $(patsubst %.c,$(BUILD)/%.o,$(BENCH_SRCS)) $(BUILD)/libcsr.a \

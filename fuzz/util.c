@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: MIT */
+/* Shared by the harnesses (fuzz.h). */
+#include <dirent.h>
+#include <stdarg.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fuzz.h"
+
+int fuzz_verbose(void)
+{
+	static int v = -1;
+
+	if (v < 0)
+		v = getenv("LPC_FUZZ_VERBOSE") != NULL;
+	return v;
+}
+
+void fuzz_fail(const char *file, int line, const char *cond, const char *fmt,
+	       ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "INVARIANT BROKEN at %s:%d: %s: ", file, line, cond);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	abort();
+}
+
+void fuzz_hang(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "HANG: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	abort();
+}
+
+static int count_dir(const char *path)
+{
+	DIR *d = opendir(path);
+	struct dirent *de;
+	int n = 0;
+
+	if (!d)
+		return -1;
+	while ((de = readdir(d)))
+		n += de->d_name[0] != '.';
+	closedir(d);
+	return n - 1;	/* the DIR's own fd */
+}
+
+static int count_maps(void)
+{
+	FILE *f = fopen("/proc/self/maps", "re");
+	int n = 0, c;
+
+	if (!f)
+		return -1;
+	while ((c = getc(f)) != EOF)
+		n += c == '\n';
+	fclose(f);
+	return n;
+}
+
+void fuzz_snapshot_take(struct fuzz_snapshot *s)
+{
+	s->fds = count_dir("/proc/self/fd");
+	s->maps = count_maps();
+	s->threads = count_dir("/proc/self/task") + 1;
+}
+
+void fuzz_snapshot_check(const struct fuzz_snapshot *s, const char *what)
+{
+	struct fuzz_snapshot now;
+
+	fuzz_snapshot_take(&now);
+	FUZZ_CHECK(now.fds <= s->fds, "%s: %d fds leaked", what,
+		   now.fds - s->fds);
+	FUZZ_CHECK(now.maps <= s->maps, "%s: %d mappings leaked", what,
+		   now.maps - s->maps);
+	FUZZ_CHECK(now.threads <= s->threads, "%s: %d threads left", what,
+		   now.threads - s->threads);
+}
+
+const char *fuzz_root(void)
+{
+	static char root[64];
+
+	if (!root[0]) {
+		snprintf(root, sizeof(root), "/tmp/lpc-fuzz-%d", (int)getpid());
+		mkdir(root, 0700);
+		setenv("LPC_ROOT", root, 1);
+	}
+	return root;
+}
+
+size_t fuzz_bytes(struct fuzz_in *in, void *out, size_t n)
+{
+	size_t have = in->off < in->n ? in->n - in->off : 0;
+	size_t k = have < n ? have : n;
+
+	memcpy(out, in->p + in->off, k);
+	memset((uint8_t *)out + k, 0, n - k);
+	in->off += k;
+	return k;
+}
