@@ -77,8 +77,13 @@ static PORT_MESSAGE *cap_hdr(struct lpc_thread *t)
 
 /* After the length checks: the data the header announces, read if the
  * first copy stopped short of it; -EFAULT if it is not all readable. */
-/* lpc:send, from the captured (stamped) header: a request, datagram or
- * callback, sent (status 0) or refused. */
+/*
+ * lpc:send, from the captured (stamped) header: a request, datagram or
+ * callback.  Fired with status 0 just before the handover, so that the
+ * record exists even if the sender dies the moment after and comes before
+ * the peer's receive; fired with the failure when the call refuses the
+ * message, or (a second record) when the handover itself fails.
+ */
 static void probe_send(struct lpc_port *p, const PORT_MESSAGE *u,
 		       struct lpc_thread *t, int r)
 {
@@ -390,6 +395,7 @@ static int request_port(HANDLE hp, PORT_MESSAGE *u)
 	struct lpc_thread *t = lpc_self();
 	struct lpc_port *p;
 	PORT_MESSAGE *h;
+	bool announced = false;
 	int r;
 
 	if (!t)
@@ -414,6 +420,8 @@ static int request_port(HANDLE hp, PORT_MESSAGE *u)
 	if (r)
 		goto out;
 	stamp_new(h, t, LPC_DATAGRAM, lpc_next_message_id());
+	probe_send(p, u, t, 0);
+	announced = true;
 	if (is_remote(p)) {
 		r = send_captured(p->link, LPC_OP_DATAGRAM, 0, t, 0,
 				  h->MessageId, 0);
@@ -432,7 +440,8 @@ static int request_port(HANDLE hp, PORT_MESSAGE *u)
 		lpc_dom_unlock(p->dom);
 	}
 out:
-	probe_send(p, u, t, r);
+	if (!announced || r)
+		probe_send(p, u, t, r);
 	lpc_obj_unref(p);
 	return r;
 }
@@ -486,6 +495,7 @@ static int callback(struct lpc_port *p, struct lpc_thread *t,
 	r = lpc_match_waiter(d, p, h, LPC_W_REQUEST, &w);
 	if (r) {
 		lpc_dom_unlock(d);
+		probe_send(p, urep, t, r);
 		drop_dinfo(t);
 		return r;
 	}
@@ -498,12 +508,13 @@ static int callback(struct lpc_port *p, struct lpc_thread *t,
 	h->CallbackId = cbid;
 	lpc_dom_wait_begin(d, t, LPC_TW_REPLY, remote ? w->link : NULL, t->tid,
 			   id);
+	probe_send(p, urep, t, 0);
 	r = deliver(d, w, t, LPC_OP_CALLBACK, 0, cbid, false);
 	if (r == 0 && !remote) {
 		lpc_dom_index_self(d, t, p, t->tid, id, 0);
 	}
-	probe_send(p, urep, t, r);
 	if (r) {
+		probe_send(p, urep, t, r);
 		drop_dinfo(t);
 		lpc_dom_wait_end(d, t);
 		lpc_dom_unlock(d);
@@ -577,6 +588,7 @@ static int request_wait_reply(HANDLE hp, PORT_MESSAGE *u, PORT_MESSAGE *urep)
 		lpc_dom_lock(d);
 		lpc_dom_wait_begin(d, t, LPC_TW_REPLY, p->link, t->tid,
 				   h->MessageId);
+		probe_send(p, u, t, 0);
 		r = send_captured(p->link, LPC_OP_REQUEST, flags, t, 0,
 				  h->MessageId, 0);
 		if (r) {
@@ -602,9 +614,9 @@ static int request_wait_reply(HANDLE hp, PORT_MESSAGE *u, PORT_MESSAGE *urep)
 				   h->MessageId);
 		lpc_dom_index_self(d, t, p, t->tid, h->MessageId,
 				   noimp ? LPC_W_NOIMP : 0);
+		probe_send(p, u, t, 0);
 		lpc_dom_enqueue(d, k);
 	}
-	probe_send(p, u, t, 0);
 	r = finish_wait(d, t, urep);
 	lpc_obj_unref(p);
 	return r;
@@ -757,7 +769,9 @@ int lpc_receive(struct lpc_thread *t, struct lpc_port *p, PORT_MESSAGE *urecv,
 	if (LPC_PROBE_ENABLED(lpc, receive)) {
 		const PORT_MESSAGE *m = lpc_pkt_msg(k);
 		long type = (uint16_t)m->u2.s2.Type, id = m->MessageId;
-		long cb = m->CallbackId;
+		/* The union holds ClientViewSize in a connection request. */
+		long cb = (type & 0x0fff) == LPC_CONNECTION_REQUEST
+				  ? 0 : (long)m->CallbackId;
 		long pid = (long)(uintptr_t)m->ClientId.UniqueProcess;
 		long tid = (long)(uintptr_t)m->ClientId.UniqueThread;
 		long dlen = (uint16_t)m->u1.s1.DataLength;
