@@ -66,8 +66,10 @@ struct {
 	__type(value, struct lpct_held);
 } lpct_held SEC(".maps");
 
+/* LRU: closed ports stay, marked, until newer ones push them out, so
+ * that stat can still name the queues they counted. */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 16384);
 	__type(key, struct lpct_port_key);
 	__type(value, struct lpct_port_info);
@@ -366,8 +368,11 @@ static __always_inline __u64 track(struct lpct_event *e, __u32 pid,
 	}
 	case LPCT_P_PORT_CLOSE: {
 		struct lpct_port_key k = { .pid = pid, .port = a[0] };
+		struct lpct_port_info *pi = bpf_map_lookup_elem(&lpct_ports,
+								 &k);
 
-		bpf_map_delete_elem(&lpct_ports, &k);
+		if (pi)
+			pi->closed = 1;
 		if (targ_port)
 			bpf_map_delete_elem(&lpct_match, &k);
 		break;

@@ -124,6 +124,8 @@ struct lpct_port_info {
 	__u64 domain;
 	__u32 kind;		/* 1 connection, 2 unconnected, 3 server, 4 client */
 	__u32 handle;
+	__u32 closed;		/* deleted: kept (LRU) so counters keep a name */
+	__u32 pad;
 	char name[LPCT_NAME_LEN];
 };
 

@@ -8,18 +8,21 @@
 #include <stdatomic.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <lpc/lpcdbg.h>
 
 #include "lpc_int.h"
+#include "ns.h"
 #include "sys.h"
 
 static struct lpc_dbg_table *table;	/* lpc_glock */
 static bool table_failed;		/* lpc_glock: do not retry */
 
-static struct lpc_dbg_table *table_create(void)
+static struct lpc_dbg_table *table_create(uint64_t root_dev,
+					  uint64_t root_ino)
 {
 	struct lpc_dbg_table *tb;
 	int fd = memfd_create("lpc-threads", MFD_CLOEXEC);
@@ -43,6 +46,8 @@ static struct lpc_dbg_table *table_create(void)
 	tb->slot_size = sizeof(struct lpc_dbg_thread);
 	tb->nslots = LPC_DBG_SLOTS;
 	tb->pid = (uint32_t)lpc_sys_pid();
+	tb->root_dev = root_dev;
+	tb->root_ino = root_ino;
 	return tb;
 }
 
@@ -51,11 +56,23 @@ static struct lpc_dbg_thread *slot(struct lpc_thread *t)
 {
 	struct lpc_dbg_thread *s = NULL;
 
+	uint64_t dev = 0, ino = 0;
+
 	if (t->dbg || t->dbg_none)
 		return t->dbg;
+	if (!table) {
+		/* Outside lpc_glock: the namespace has its own lock. */
+		struct stat st;
+		int fd = lpc_ns_root_fd();
+
+		if (fd >= 0 && fstat(fd, &st) == 0) {
+			dev = st.st_dev;
+			ino = st.st_ino;
+		}
+	}
 	pthread_mutex_lock(&lpc_glock);
 	if (!table && !table_failed) {
-		table = table_create();
+		table = table_create(dev, ino);
 		table_failed = !table;
 	}
 	for (unsigned i = 0; table && i < LPC_DBG_SLOTS; i++) {

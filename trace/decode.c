@@ -422,6 +422,22 @@ void portnames__learn(struct portnames *pn, const struct lpct_event *e)
 	}
 }
 
+void portnames__add(struct portnames *pn, uint32_t pid, uint64_t port,
+		    uint64_t domain, unsigned kind, const char *rel)
+{
+	char name[LPCT_NAME_LEN + 1] = "";
+	struct pn_entry *pe;
+
+	if (rel[0])
+		nt_name(rel, name);
+	pe = pn_set(pn, pid, port, name);
+	if (pe && domain)
+		pe->domain = domain;
+	if (name[0] && domain &&
+	    (kind != 3 || !pn_find(pn, pid, domain | 1)))
+		pn_set(pn, pid, domain | 1, name);
+}
+
 const char *portnames__port(const struct portnames *pn, uint32_t pid,
 			    uint64_t port)
 {

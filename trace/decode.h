@@ -82,6 +82,9 @@ struct portnames;
 struct portnames *portnames__new(void);
 void portnames__free(struct portnames *pn);
 void portnames__learn(struct portnames *pn, const struct lpct_event *e);
+/* A port known from the kernel's port map (rel: its path, or ""). */
+void portnames__add(struct portnames *pn, uint32_t pid, uint64_t port,
+		    uint64_t domain, unsigned kind, const char *rel);
 const char *portnames__port(const struct portnames *pn, uint32_t pid,
 			    uint64_t port);
 const char *portnames__domain(const struct portnames *pn, uint32_t pid,

@@ -118,6 +118,50 @@ static void set_filters(struct lpctrace_bpf *skel)
 	ro->targ_emit = env.mode == MODE_TRACE;
 }
 
+/*
+ * Names the records cannot teach: ports created before a filter let their
+ * port_create through (or before tracing).  The kernel's port map knows
+ * every port created while attached; read it when a record names an
+ * unknown one, at most every 50 ms.
+ */
+static void learn_from_map(struct session *s, const struct lpct_event *e)
+{
+	static uint64_t last;
+	struct lpct_port_key k, next, *prev = NULL;
+	struct lpct_port_info v;
+	uint64_t now;
+	int fd;
+
+	switch (e->probe) {
+	case LPCT_P_PORT_CLOSE: case LPCT_P_LISTEN: case LPCT_P_COMPLETE:
+	case LPCT_P_SEND: case LPCT_P_RECEIVE: case LPCT_P_REPLY:
+	case LPCT_P_EXCEPTION: case LPCT_P_VIEW: case LPCT_P_WAIT_BEGIN:
+	case LPCT_P_WAIT_END:
+		break;
+	default:
+		return;
+	}
+	if (portnames__of_event(s->pn, e))
+		return;
+	now = now_ns(CLOCK_MONOTONIC);
+	if (now - last < 50000000ull)
+		return;
+	last = now;
+	fd = bpf_map__fd(s->skel->maps.lpct_ports);
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		if (bpf_map_lookup_elem(fd, &next, &v) == 0) {
+			char rel[LPCT_NAME_LEN + 1];
+
+			memcpy(rel, v.name, LPCT_NAME_LEN);
+			rel[LPCT_NAME_LEN] = '\0';
+			portnames__add(s->pn, next.pid, next.port, v.domain,
+				       v.kind, rel);
+		}
+		k = next;
+		prev = &k;
+	}
+}
+
 static int handle_event(void *ctx, void *data, size_t size)
 {
 	struct session *s = ctx;
@@ -131,6 +175,7 @@ static int handle_event(void *ctx, void *data, size_t size)
 		return 0;
 	s->events++;
 	portnames__learn(s->pn, e);
+	learn_from_map(s, e);
 	if (!s->out || s->write_error)
 		return 0;
 	r = output__event(s->out, e);
@@ -390,11 +435,11 @@ static void print_unanswered(struct session *s)
 	size_t n = 0;
 
 	for (size_t i = 0; snap && i < snap->nwaits; i++)
-		n += snap->waits[i].kind == LPCT_W_REPLY;
+		n += snap->waits[i].w.kind == LPCT_W_REPLY;
 	if (n) {
 		fprintf(stderr, "lpctrace: %zu thread%s still waiting for a "
 			"reply at the end:\n", n, n == 1 ? " was" : "s were");
-		waits__print(snap, stderr);
+		waits__print(snap, stderr, 0);
 	}
 	snapshot__free(snap);
 }
@@ -431,7 +476,9 @@ static int run_waits(void)
 
 	for (;;) {
 		int nprocs, denied;
-		struct snapshot *snap = snapshot__from_tables(env.pid, &nprocs,
+		/* Every process, whatever -p says: the holder of a message
+		 * is in another one. */
+		struct snapshot *snap = snapshot__from_tables(0, &nprocs,
 							      &denied);
 		time_t now = time(NULL);
 		char when[32];
@@ -448,13 +495,13 @@ static int run_waits(void)
 			fprintf(stderr, "lpctrace: %d process%s could not be "
 				"read (not root?)\n", denied,
 				denied == 1 ? "" : "es");
-		if (nprocs == 0 && env.pid) {
+		if (env.pid && !snapshot__publishes(env.pid)) {
 			fprintf(stderr, "lpctrace: process %d publishes no LPC "
 				"state (does it use liblpc? is it running?)\n",
 				env.pid);
 			ret = 1;
 		}
-		waits__print(snap, stdout);
+		waits__print(snap, stdout, env.pid);
 		snapshot__free(snap);
 		fflush(stdout);
 		if (!env.interval || exiting)

@@ -75,11 +75,22 @@ static int read_slot(pid_t pid, uint64_t addr, struct lpc_dbg_thread *out)
 	return -1;	/* busy the whole time: skip it this once */
 }
 
+/* "\Windows\ApiPort" from the path under the root. */
+static void nt_name(const char *rel, size_t max, char *out)
+{
+	size_t j = 0;
+
+	if (rel[0])
+		out[j++] = '\\';
+	for (size_t c = 0; c < max && rel[c]; c++)
+		out[j++] = rel[c] == '/' ? '\\' : rel[c];
+	out[j] = '\0';
+}
+
 static void add_name(struct snapshot *snap, uint32_t pid, uint64_t queue,
 		     const char *name, size_t *cap)
 {
 	struct snap_port *p;
-	size_t j = 0;
 
 	if (!name[0] || snapshot__domain_name(snap, pid, queue))
 		return;
@@ -97,10 +108,7 @@ static void add_name(struct snapshot *snap, uint32_t pid, uint64_t queue,
 	p->k.pid = pid;
 	p->k.port = queue;
 	p->v.domain = queue;
-	p->nt[j++] = '\\';
-	for (size_t c = 0; c < LPC_DBG_NAME_LEN && name[c]; c++)
-		p->nt[j++] = name[c] == '/' ? '\\' : name[c];
-	p->nt[j] = '\0';
+	nt_name(name, LPC_DBG_NAME_LEN, p->nt);
 }
 
 static int grow(void **v, size_t *cap, size_t n, size_t esz)
@@ -123,6 +131,7 @@ static int read_process(struct snapshot *snap, pid_t pid, size_t *caps)
 	uint64_t base = table_addr(pid);
 	struct lpc_dbg_thread *slots;
 	size_t hsz = offsetof(struct lpc_dbg_table, slot);
+	snap_ns ns;
 	int r;
 
 	if (!base)
@@ -134,6 +143,8 @@ static int read_process(struct snapshot *snap, pid_t pid, size_t *caps)
 	    hdr.version != 1 || hdr.slot_size < sizeof(struct lpc_dbg_thread) ||
 	    hdr.nslots == 0 || hdr.nslots > 65536)
 		return -EPROTO;
+	/* dev and ino folded: equal for one directory, 0 when unknown. */
+	ns = hdr.root_ino ? (hdr.root_dev << 40) ^ hdr.root_ino : 0;
 	slots = calloc(hdr.nslots, hdr.slot_size);
 	if (!slots)
 		return -ENOMEM;
@@ -156,9 +167,11 @@ static int read_process(struct snapshot *snap, pid_t pid, size_t *caps)
 		if (s.wait_kind != LPC_DBG_WAIT_NONE &&
 		    !grow((void **)&snap->waits, &caps[0], snap->nwaits,
 			  sizeof(*snap->waits))) {
-			struct lpct_wait *w = &snap->waits[snap->nwaits++];
+			struct snap_wait *sw = &snap->waits[snap->nwaits++];
+			struct lpct_wait *w = &sw->w;
 
-			memset(w, 0, sizeof(*w));
+			memset(sw, 0, sizeof(*sw));
+			sw->ns = ns;
 			w->since = s.wait_since;
 			w->domain = s.wait_queue;
 			w->pid = (uint32_t)pid;
@@ -183,10 +196,17 @@ static int read_process(struct snapshot *snap, pid_t pid, size_t *caps)
 			h->v.client_pid = s.recv_client_pid;
 			h->v.client_tid = s.recv_client_tid;
 			h->v.type = s.recv_type;
+			h->ns = ns;
+			nt_name(s.recv_port, LPC_DBG_NAME_LEN, h->port);
 		}
 	}
 	free(slots);
 	return 1;
+}
+
+bool snapshot__publishes(pid_t pid)
+{
+	return table_addr(pid) != 0;
 }
 
 struct snapshot *snapshot__from_tables(pid_t only, int *nprocs, int *denied)

@@ -42,8 +42,9 @@ uint64_t now_ns(clockid_t clk);
 void stat__print(struct session *s, FILE *f, bool final);
 
 struct snapshot;
-/* lpctrace waits: every thread in a reply wait or receive, and who holds
- * what it waits for.  Returns the number of threads waiting for a reply. */
-size_t waits__print(struct snapshot *snap, FILE *f);
+/* lpctrace waits: every thread in a reply wait or receive (of process
+ * only, when not 0), and who holds what it waits for, found anywhere in
+ * the snapshot.  Returns the number of threads waiting for a reply. */
+size_t waits__print(struct snapshot *snap, FILE *f, pid_t only);
 
 #endif

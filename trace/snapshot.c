@@ -79,7 +79,7 @@ struct snapshot *snapshot__read(struct session *s)
 		     sizeof(struct lpct_wait), &raw);
 	snap->waits = calloc(n ? n : 1, sizeof(*snap->waits));
 	for (size_t i = 0; snap->waits && i < n; i++)
-		memcpy(&snap->waits[i], (const uint8_t *)raw +
+		memcpy(&snap->waits[i].w, (const uint8_t *)raw +
 		       i * (sizeof(uint32_t) + sizeof(struct lpct_wait)) +
 		       sizeof(uint32_t), sizeof(struct lpct_wait));
 	if (snap->waits)
@@ -123,14 +123,17 @@ const char *snapshot__domain_name(const struct snapshot *snap, uint32_t pid,
 {
 	if (!snap)
 		return NULL;
-	/* A connection port before the server ports that share its
-	 * domain: any named port of the domain will do. */
-	for (size_t i = 0; i < snap->nports; i++) {
-		const struct snap_port *p = &snap->ports[i];
+	/* Any named port of the domain will do; live ones first, as a
+	 * closed one's address may since have been reused. */
+	for (int closed = 0; closed < 2; closed++) {
+		for (size_t i = 0; i < snap->nports; i++) {
+			const struct snap_port *p = &snap->ports[i];
 
-		if (p->k.pid == pid && p->nt[0] &&
-		    (p->v.domain == id || p->k.port == id))
-			return p->nt;
+			if (p->k.pid == pid && p->nt[0] &&
+			    (int)!!p->v.closed == closed &&
+			    (p->v.domain == id || p->k.port == id))
+				return p->nt;
+		}
 	}
 	return NULL;
 }
@@ -162,20 +165,21 @@ const char *snapshot__comm(struct snapshot *snap, uint32_t pid)
 	return snap->comms[i].comm;
 }
 
-const struct lpct_wait *snapshot__wait_of(const struct snapshot *snap,
-					  uint32_t tid)
+const struct snap_wait *snapshot__wait_of(const struct snapshot *snap,
+					  uint32_t pid, uint32_t tid)
 {
 	for (size_t i = 0; i < snap->nwaits; i++)
-		if (snap->waits[i].tid == tid)
+		if (snap->waits[i].w.tid == tid && snap->waits[i].w.pid == pid)
 			return &snap->waits[i];
 	return NULL;
 }
 
-const struct lpct_held *snapshot__held(const struct snapshot *snap,
-				       uint32_t msgid)
+const struct snap_held *snapshot__held(const struct snapshot *snap,
+				       uint32_t msgid, snap_ns ns)
 {
 	for (size_t i = 0; i < snap->nheld; i++)
-		if (snap->held[i].msgid == msgid)
-			return &snap->held[i].v;
+		if (snap->held[i].msgid == msgid &&
+		    (!ns || !snap->held[i].ns || snap->held[i].ns == ns))
+			return &snap->held[i];
 	return NULL;
 }

@@ -15,15 +15,26 @@ struct snap_port {
 	char nt[LPCT_NAME_LEN + 2];	/* "\Windows\ApiPort", or "" */
 };
 
+/* A namespace ($LPC_ROOT) as a number, 0 when unknown: MessageIds are
+ * unique within one only. */
+typedef uint64_t snap_ns;
+
+struct snap_wait {
+	struct lpct_wait w;
+	snap_ns ns;
+};
+
 struct snap_held {
 	uint32_t msgid;
 	struct lpct_held v;
+	snap_ns ns;
+	char port[LPCT_NAME_LEN + 2];	/* NT name it was received on, or "" */
 };
 
 struct snapshot {
 	struct snap_port *ports;
 	size_t nports;
-	struct lpct_wait *waits;
+	struct snap_wait *waits;
 	size_t nwaits;
 	struct snap_held *held;
 	size_t nheld;
@@ -43,6 +54,8 @@ struct snapshot *snapshot__read(struct session *s);
  * those whose memory could not be read (not root).
  */
 struct snapshot *snapshot__from_tables(pid_t only, int *nprocs, int *denied);
+/* Whether process pid publishes its LPC state. */
+bool snapshot__publishes(pid_t pid);
 void snapshot__free(struct snapshot *snap);
 
 /* The name of the port whose domain (or address) is id in pid, or NULL. */
@@ -50,11 +63,12 @@ const char *snapshot__domain_name(const struct snapshot *snap, uint32_t pid,
 				  uint64_t id);
 /* The command name of pid, "?" once it is gone. */
 const char *snapshot__comm(struct snapshot *snap, uint32_t pid);
-/* The wait of thread tid, or NULL. */
-const struct lpct_wait *snapshot__wait_of(const struct snapshot *snap,
-					  uint32_t tid);
-/* The server thread holding request msgid, or NULL. */
-const struct lpct_held *snapshot__held(const struct snapshot *snap,
-				       uint32_t msgid);
+/* The wait of thread tid of process pid, or NULL. */
+const struct snap_wait *snapshot__wait_of(const struct snapshot *snap,
+					  uint32_t pid, uint32_t tid);
+/* The server thread holding request msgid in namespace ns (0: any), or
+ * NULL. */
+const struct snap_held *snapshot__held(const struct snapshot *snap,
+				       uint32_t msgid, snap_ns ns);
 
 #endif

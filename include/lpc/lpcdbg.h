@@ -65,6 +65,10 @@ struct lpc_dbg_table {
 	uint32_t slot_size;		/* sizeof(struct lpc_dbg_thread) */
 	uint32_t nslots;		/* LPC_DBG_SLOTS */
 	uint32_t pid;			/* the owner (a forked child remakes it) */
+	/* The namespace ($LPC_ROOT) the process uses, as the directory's
+	 * st_dev/st_ino (0 if unknown): MessageIds are unique within one. */
+	uint64_t root_dev;
+	uint64_t root_ino;
 	struct lpc_dbg_thread slot[LPC_DBG_SLOTS];
 };
 
