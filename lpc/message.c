@@ -104,6 +104,10 @@ static int have_data(struct lpc_thread *t, const PORT_MESSAGE *u)
 
 	if (len <= t->sbuf_have)
 		return 0;
+	/* Whatever the caller checked: no message outgrows what any port
+	 * accepts, and the capture buffer is that big. */
+	if (len > sizeof(t->sbuf))
+		return -LPC_ETOOLONG;
 	if (lpc_copy_from_user(t->sbuf + t->sbuf_have,
 			       (const uint8_t *)u + t->sbuf_have,
 			       len - t->sbuf_have))
@@ -556,8 +560,15 @@ static int request_wait_reply(HANDLE hp, PORT_MESSAGE *u, PORT_MESSAGE *urep)
 	if (cb && h->MessageId == 0)
 		return -EINVAL;
 	if (h->u2.s2.DataInfoOffset) {
-		if (have_data(t, u))
-			return -EFAULT;
+		/* The data information lies in the data, read before the
+		 * port (and its maximum, rule 4) is known: a message longer
+		 * than any port takes is refused here (regression
+		 * request-datainfo-sbuf-overflow). */
+		if (lpc_msg_check_max(h, LPC_MAX_MESSAGE_LENGTH))
+			return -LPC_ETOOLONG;
+		r = have_data(t, u);
+		if (r)
+			return r;
 		if (lpc_msg_datainfo(t->sbuf, lpc_msg_copy_len(h)) < 0)
 			return -EINVAL;
 	}
