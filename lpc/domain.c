@@ -166,6 +166,11 @@ static bool before(uint32_t a, uint32_t b)
 	return (int32_t)(a - b) < 0;
 }
 
+static bool is_conn_request(struct lpc_pkt *p)
+{
+	return LPC_TYPE(lpc_pkt_msg(p)->u2.s2.Type) == LPC_CONNECTION_REQUEST;
+}
+
 void lpc_dom_enqueue(struct lpc_domain *d, struct lpc_pkt *p)
 {
 	struct lpc_pkt **pp, **after_remote, *q;
@@ -199,7 +204,7 @@ done:
 	d->qlen++;
 	src_in(p);
 	notify_set(d);
-	lpc_dom_kick(d);
+	lpc_dom_kick(d, is_conn_request(p));
 }
 
 void lpc_dom_requeue_head(struct lpc_domain *d, struct lpc_pkt *p)
@@ -215,10 +220,6 @@ void lpc_dom_requeue_head(struct lpc_domain *d, struct lpc_pkt *p)
 	notify_set(d);
 }
 
-static bool is_conn_request(struct lpc_pkt *p)
-{
-	return LPC_TYPE(lpc_pkt_msg(p)->u2.s2.Type) == LPC_CONNECTION_REQUEST;
-}
 
 struct lpc_pkt *lpc_dom_dequeue(struct lpc_domain *d, bool conn_only)
 {
@@ -598,15 +599,18 @@ void lpc_dom_fail_waits(struct lpc_domain *d, struct lpc_link *l, int status)
 	}
 }
 
-void lpc_dom_kick(struct lpc_domain *d)
+void lpc_dom_kick(struct lpc_domain *d, bool conn_request)
 {
 	struct lpc_thread *t;
 
 	/* A receiver asleep on its condition variable: wake the first not
 	 * already woken for an earlier message (each message needs its own
-	 * receiver; a second signal to the same sleeper would be lost). */
+	 * receiver; a second signal to the same sleeper would be lost) and
+	 * able to take it: NtListenPort takes connection requests only
+	 * (regression lost-wakeup-listener-kicked). */
 	for (t = d->waiting; t; t = t->wnext) {
-		if (t->wkind == LPC_TW_RECEIVE && t->sleeping && !t->kicked) {
+		if (t->wkind == LPC_TW_RECEIVE && t->sleeping && !t->kicked &&
+		    (conn_request || !t->listen_only)) {
 			t->kicked = true;
 			pthread_cond_signal(&t->cond);
 			return;

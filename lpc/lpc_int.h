@@ -457,7 +457,8 @@ struct lpc_thread *lpc_dom_find_thread(struct lpc_domain *d, int kind,
 /* Fail every wait bound to link l (or every wait, l == NULL). */
 void lpc_dom_fail_waits(struct lpc_domain *d, struct lpc_link *l, int status);
 /* Called when something happened that a waiting thread may want. */
-void lpc_dom_kick(struct lpc_domain *d);
+/* Wakes a receiver for a newly queued message (a connection request or not). */
+void lpc_dom_kick(struct lpc_domain *d, bool conn_request);
 /* Send t's pending reply now, if it still has one. */
 void lpc_psend_flush(struct lpc_thread *t);
 
