@@ -482,7 +482,14 @@ static void in_notice(struct lpc_link *l, const struct lpc_wire *w)
 	struct lpc_domain *d = l->dom;
 	struct lpc_pkt *p;
 
-	if (l->state != LPC_LINK_CONNECTED || !tid_ok(l, w->tid, false))
+	/* A server may register its port between accept and complete (spec
+	 * 5.16: any port; regression termreg-before-complete-refuses): its
+	 * client is then still ACCEPTED. */
+	bool early = l->state == LPC_LINK_ACCEPTED && !l->server_side &&
+		     w->op != LPC_OP_CLOSE;
+
+	if ((l->state != LPC_LINK_CONNECTED && !early) ||
+	    !tid_ok(l, w->tid, false))
 		return violation(l);
 	switch (w->op) {
 	case LPC_OP_TERMREG:
