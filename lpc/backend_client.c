@@ -32,6 +32,12 @@ static int client_drive(struct lpc_domain *d, const struct timespec *deadline)
 	n = lpc_sys_recv(l->fd, buf, sizeof(buf), &fd, &trunc, 1);
 	if (n == -EINTR || n == -EAGAIN)
 		return (int)n;
+	/* A peer that closed with our packets unread makes the kernel
+	 * report ECONNRESET once, ahead of the packets it had sent before:
+	 * read on, the end of the stream comes after them (regression
+	 * client-died-lost-on-econnreset). */
+	if (n == -ECONNRESET)
+		return 0;
 	lpc_dom_lock(d);
 	if (n <= 0)
 		lpc_link_hangup(l);

@@ -97,6 +97,10 @@ static void read_link(struct lpc_link *l)
 
 		if (n == -EAGAIN || n == -EINTR)
 			return;
+		/* Reported once, ahead of what the peer sent before it
+		 * closed (see backend_client.c). */
+		if (n == -ECONNRESET)
+			continue;
 		if (n <= 0) {
 			lpc_link_hangup(l);
 			return;

@@ -282,11 +282,14 @@ static void on_recv(struct lpc_domain *d, struct uring_state *s,
 	} else if (cqe->res == 0) {
 		lpc_link_hangup(l);
 	} else if (cqe->res < 0 && cqe->res != -ENOBUFS &&
-		   cqe->res != -ECANCELED && cqe->res != -EINTR) {
+		   cqe->res != -ECANCELED && cqe->res != -EINTR &&
+		   cqe->res != -ECONNRESET) {
 		lpc_link_hangup(l);
 	}
 	if (!more)
-		/* -ENOBUFS and -ECANCELED just stop it: arm() restarts it. */
+		/* -ENOBUFS and -ECANCELED just stop it: arm() restarts it.
+		 * So does -ECONNRESET, reported once ahead of the packets
+		 * a closing peer sent (see backend_client.c). */
 		disarm(l);
 }
 
