@@ -224,8 +224,17 @@ static int accept_connect(PHANDLE uhandle, PVOID context, PPORT_MESSAGE umsg,
 		if (r == 0)
 			r = t->wstatus;
 		if (r == 0 && t->wpkt) {
-			if (t->wpkt->w.aux)
-				r = -(int)t->wpkt->w.aux;
+			uint32_t err = t->wpkt->w.aux;
+
+			/* The client's mmap error: an errno and nothing else
+			 * (regression viewmap-error-accepts-without-handle:
+			 * a lying peer turned this into success). */
+			if (err == EINVAL || err == ENOMEM ||
+			    err == EACCES || err == ENODEV ||
+			    err == EOVERFLOW || err == EPERM)
+				r = -(int)err;
+			else if (err)
+				r = -EPROTO;
 			else
 				sview.ViewRemoteBase =
 					(PVOID)(uintptr_t)t->wpkt->w.arg0;

@@ -76,10 +76,28 @@ static int remote_chunk(struct lpc_domain *d, struct lpc_thread *t,
 		return r == -LPC_EREPLYLOST ? -LPC_EMISMATCH : r;
 	if (!p)
 		return -LPC_EMISMATCH;
+	/* The peer's answer is checked like anything it sends: an error it
+	 * can have met (an errno, or no such request), no more bytes than
+	 * were asked, and for a read no more than the packet carries
+	 * (regressions data-result-*). */
 	*done = (uint32_t)p->w.arg0;
-	r = -(int)p->w.aux;
-	if (r == 0 && !write && *done > p->len)
+	switch (p->w.aux) {
+	case 0:
+	case LPC_EMISMATCH:	/* no such request (any more) */
+	case EINVAL:		/* no such entry, or out of its bounds */
+	case EFAULT:		/* the entry's memory is not there */
+	case ESRCH:
+	case EPERM:
+	case ENOMEM:		/* process_vm_* on the peer's side */
+		r = -(int)p->w.aux;
+		break;
+	default:
 		r = -EPROTO;
+	}
+	if (r == 0 && (p->w.arg0 > n || (!write && *done > p->len)))
+		r = -EPROTO;
+	if (r)
+		*done = 0;
 	if (!write && *done && lpc_copy_to_user(ubuf, p->payload, *done)) {
 		*done = 0;
 		r = -EFAULT;
