@@ -74,19 +74,27 @@ static inline uint8_t fuzz_u8(struct fuzz_in *in)
 	return in->off < in->n ? in->p[in->off++] : 0;
 }
 
+/* Little-endian; each read sequenced (two calls in one expression would
+ * be read in an order C leaves to the compiler). */
 static inline uint16_t fuzz_u16(struct fuzz_in *in)
 {
-	return (uint16_t)(fuzz_u8(in) | fuzz_u8(in) << 8);
+	uint16_t lo = fuzz_u8(in);
+
+	return (uint16_t)(lo | fuzz_u8(in) << 8);
 }
 
 static inline uint32_t fuzz_u32(struct fuzz_in *in)
 {
-	return (uint32_t)fuzz_u16(in) | (uint32_t)fuzz_u16(in) << 16;
+	uint32_t lo = fuzz_u16(in);
+
+	return lo | (uint32_t)fuzz_u16(in) << 16;
 }
 
 static inline uint64_t fuzz_u64(struct fuzz_in *in)
 {
-	return (uint64_t)fuzz_u32(in) | (uint64_t)fuzz_u32(in) << 32;
+	uint64_t lo = fuzz_u32(in);
+
+	return lo | (uint64_t)fuzz_u32(in) << 32;
 }
 
 /* Up to n bytes into out (the rest zeroed); returns how many were read. */
