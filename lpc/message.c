@@ -29,6 +29,19 @@
 /* Capturing the caller's message                                      */
 /* ------------------------------------------------------------------ */
 
+/* gcc says ASan with a macro, clang (afl-clang-fast, libFuzzer) with a
+ * feature test. */
+#if defined(__SANITIZE_ADDRESS__)
+#define LPC_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define LPC_ASAN 1
+#endif
+#endif
+#ifndef LPC_ASAN
+#define LPC_ASAN 0
+#endif
+
 int lpc_read_header(PORT_MESSAGE *h, const PORT_MESSAGE *u)
 {
 	if (!u || lpc_copy_from_user(h, u, sizeof(*h)))
@@ -60,7 +73,7 @@ static int capture(struct lpc_thread *t, const PORT_MESSAGE *u, void *out1,
 	want = LPC_HDR + LPC_MAX_MESSAGE_LENGTH;
 	if (want > page)
 		want = page > LPC_HDR ? page : LPC_HDR;
-#if defined(__SANITIZE_ADDRESS__)
+#if LPC_ASAN
 	want = LPC_HDR;
 #endif
 	c[2].n = want;
