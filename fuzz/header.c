@@ -1617,8 +1617,12 @@ static void op_send(struct fuzz_in *in)
 			close(fds[i]);
 		return;
 	}
-	/* A view a server may map: bytes it can check at both ends. */
-	if (w.op == LPC_OP_CONNECT && nfds && s->kind == SK_CLIENT) {
+	/* A view a server may map: bytes it can check at both ends.  Only
+	 * the first valid CONNECT's: a later or refused one cuts the
+	 * connection, and the server maps what the first one asked. */
+	if (w.op == LPC_OP_CONNECT && nfds && s->kind == SK_CLIENT &&
+	    s->view_fd < 0 &&
+	    ref_wire_ok(buf, len, LPC_WIRE_TO_SERVER, sock_max(k), true)) {
 		uint8_t b0 = 0xc3, b1 = 0x3c;
 
 		pwrite(fds[0], &b0, 1, (off_t)w.arg1);
