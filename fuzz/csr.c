@@ -90,35 +90,6 @@ void __afl_coverage_discard(void);
 #define MAXCALLS 24
 #define MAXREG 32
 
-/*
- * Little-endian readers with their reads in sequence (fuzz.h's
- * fuzz_u16() combines two calls in one expression, whose order C leaves
- * unspecified: gcc with and without ASan read them differently).
- */
-static inline uint16_t in_u16(struct fuzz_in *in)
-{
-	uint16_t lo = fuzz_u8(in);
-	uint16_t hi = fuzz_u8(in);
-
-	return (uint16_t)(lo | hi << 8);
-}
-
-static inline uint32_t in_u32(struct fuzz_in *in)
-{
-	uint32_t lo = in_u16(in);
-	uint32_t hi = in_u16(in);
-
-	return lo | hi << 16;
-}
-
-static inline uint64_t in_u64(struct fuzz_in *in)
-{
-	uint64_t lo = in_u32(in);
-	uint64_t hi = in_u32(in);
-
-	return lo | hi << 32;
-}
-
 /* ------------------------------------------------------------------ */
 /* Signals: csrd ends processes (UserpEndTask, a known thread's         */
 /* exception) with pidfd_send_signal.  Here they are recorded, checked  */
@@ -548,7 +519,7 @@ static void read_query(struct fuzz_in *in, struct query *q)
 			     : DATA_OFF + 8 * (fuzz_u8(in) % 39);
 	if (q->off > MSG_SIZE - 8)
 		q->off = MSG_SIZE - 8;
-	q->count = kind & 0x40 ? in_u32(in) : in_u16(in);
+	q->count = kind & 0x40 ? fuzz_u32(in) : fuzz_u16(in);
 	q->size = fuzz_u8(in);
 }
 
@@ -684,7 +655,7 @@ static ULONG sel_api(struct fuzz_in *in)
 		return G.apis[S.prof][b % n];
 	switch (b & 15) {
 	case 0:
-		return in_u32(in);
+		return fuzz_u32(in);
 	case 1:		/* one past each DLL's table */
 	case 2:		/* just below its base */
 	case 3: {
@@ -708,7 +679,7 @@ static ULONG sel_api(struct fuzz_in *in)
 		{
 			ULONG dll = fuzz_u8(in) % 8;
 
-			return dll << 16 | in_u16(in);
+			return dll << 16 | fuzz_u16(in);
 		}
 	}
 }
@@ -742,10 +713,10 @@ static uintptr_t build_capture(struct fuzz_in *in, CSR_API_MESSAGE *msg)
 	case 0:
 		return 0;
 	case 1:
-		cb = S.vbase + in_u16(in);
+		cb = S.vbase + fuzz_u16(in);
 		break;
 	case 2:
-		cb = S.vend - in_u16(in);
+		cb = S.vend - fuzz_u16(in);
 		break;
 	default: {
 		uint8_t w = fuzz_u8(in);
@@ -773,7 +744,7 @@ static uintptr_t build_capture(struct fuzz_in *in, CSR_API_MESSAGE *msg)
 			cb = 1 + (w >> 3);
 			break;
 		default:
-			cb = (uintptr_t)in_u64(in);
+			cb = (uintptr_t)fuzz_u64(in);
 			break;
 		}
 		msg->CsrCaptureData = (PCSR_CAPTURE_BUFFER)cb;
@@ -784,9 +755,9 @@ static uintptr_t build_capture(struct fuzz_in *in, CSR_API_MESSAGE *msg)
 	for (unsigned i = 0; i < nargs; i++) {
 		uint8_t slot = fuzz_u8(in);
 
-		a[n].field = slot == 0xff ? in_u16(in)
+		a[n].field = slot == 0xff ? fuzz_u16(in)
 					  : DATA_OFF + 8 * (slot % 39);
-		a[n].len = in_u16(in) % 0x4000;
+		a[n].len = fuzz_u16(in) % 0x4000;
 		a[n].ptr = 0;
 		n++;
 	}
@@ -840,19 +811,19 @@ static uintptr_t build_capture(struct fuzz_in *in, CSR_API_MESSAGE *msg)
 		if (a[i].field <= MSG_SIZE - 8)
 			memcpy((char *)msg + a[i].field, &a[i].ptr, 8);
 	if (ctl & 4)
-		size = in_u32(in);
+		size = fuzz_u32(in);
 	if (ctl & 8)
-		count = in_u32(in);
+		count = fuzz_u32(in);
 	if (ctl & 32) {
 		uint32_t i = fuzz_u8(in) % (count ? count : 1);
-		uint64_t v = in_u16(in);
+		uint64_t v = fuzz_u16(in);
 
 		if (CB_HDR + 8 * (size_t)i + 8 <= sizeof(buf))
 			memcpy(buf + CB_HDR + 8 * i, &v, 8);
 	}
 	if ((ctl & 64) && n) {
 		unsigned i = fuzz_u8(in) % n;
-		int16_t d = (int16_t)in_u16(in);
+		int16_t d = (int16_t)fuzz_u16(in);
 		uintptr_t v = a[i].ptr + d;
 
 		if (a[i].field <= MSG_SIZE - 8)
@@ -923,7 +894,7 @@ static void one_call(struct fuzz_in *in)
 		tid = G.parked_tid;
 		break;
 	case 2:
-		tid = (pid_t)in_u32(in);
+		tid = (pid_t)fuzz_u32(in);
 		break;
 	default:
 		tid = 1;
@@ -939,18 +910,18 @@ static void one_call(struct fuzz_in *in)
 			pid = S.other->pid;
 		break;
 	case 2:
-		ctx = (void *)(uintptr_t)in_u32(in);
+		ctx = (void *)(uintptr_t)fuzz_u32(in);
 		break;
 	}
 	if (who & 16)
-		pid = (pid_t)in_u32(in);
+		pid = (pid_t)fuzz_u32(in);
 
 	memset(&msg, 0, sizeof(msg));
 	msg.ApiNumber = sel_api(in);
 	/* What the engine delivers: lengths within the port's maximum,
 	 * the caller's bytes up to header + ALIGN4(DataLength), zero past
 	 * them (csrd's request loop clears the rest). */
-	dl = in_u16(in) % (MSG_SIZE - HDR_LEN + 1);
+	dl = fuzz_u16(in) % (MSG_SIZE - HDR_LEN + 1);
 	tl = HDR_LEN + dl + fuzz_u8(in) % (MSG_SIZE - HDR_LEN - dl + 1);
 	msg.Header.u1.s1.DataLength = (CSHORT)dl;
 	msg.Header.u1.s1.TotalLength = (CSHORT)tl;

@@ -100,37 +100,6 @@
 #define UNTRACED(name) __asm__("ign.header_" #name) UNTRACED_ATTR
 
 /*
- * Little-endian readers with their reads in sequence.  fuzz.h's
- * fuzz_u16() and friends combine two calls in one expression
- * ("fuzz_u8(in) | fuzz_u8(in) << 8"), whose order C leaves unspecified:
- * gcc -O2 and gcc with ASan read the bytes in opposite orders, so one
- * input would mean two programs.
- */
-static inline uint16_t in_u16(struct fuzz_in *in)
-{
-	uint16_t lo = fuzz_u8(in);
-	uint16_t hi = fuzz_u8(in);
-
-	return (uint16_t)(lo | hi << 8);
-}
-
-static inline uint32_t in_u32(struct fuzz_in *in)
-{
-	uint32_t lo = in_u16(in);
-	uint32_t hi = in_u16(in);
-
-	return lo | hi << 16;
-}
-
-static inline uint64_t in_u64(struct fuzz_in *in)
-{
-	uint64_t lo = in_u32(in);
-	uint64_t hi = in_u32(in);
-
-	return lo | hi << 32;
-}
-
-/*
  * Engine bugs this harness found (corpus/regressions/header/ reproduces
  * each):
  *  - request-datainfo-overflows-sbuf (lpc/message.c, request_wait_reply):
@@ -801,7 +770,7 @@ static int32_t sel_tid(struct fuzz_in *in, int k)
 
 	switch (mode) {
 	case 0:
-		return (int32_t)in_u32(in);
+		return (int32_t)fuzz_u32(in);
 	case 1: {
 		pid_t t[3] = { G.main_tid, W.tid, G.parked_tid };
 
@@ -835,7 +804,7 @@ static uint32_t sel_msgid(struct fuzz_in *in, int k)
 
 	switch (mode) {
 	case 0:
-		return in_u32(in);
+		return fuzz_u32(in);
 	case 1:
 		l = last_of(k, 0);
 		return (l ? l->msgid : 0) + param - 16;
@@ -877,11 +846,11 @@ static uint64_t sel_arg(struct fuzz_in *in, int k)
 	case 1:
 		return fuzz_u8(in);
 	case 2:
-		return in_u16(in);
+		return fuzz_u16(in);
 	case 3:
-		return in_u32(in);
+		return fuzz_u32(in);
 	case 4:
-		return in_u64(in);
+		return fuzz_u64(in);
 	case 5:
 		return (l ? l->arg0 : 0) + param;
 	case 6:
@@ -904,7 +873,7 @@ static uint32_t sel_aux(struct fuzz_in *in, int k)
 
 	switch (mode) {
 	case 0:
-		return in_u32(in);
+		return fuzz_u32(in);
 	case 1:
 		return table[param % 16];
 	case 2:
@@ -929,7 +898,7 @@ static void put_dinfo(struct fuzz_in *in, uint8_t *msg, uint32_t off,
 		      uint32_t room)
 {
 	uint8_t cnt = fuzz_u8(in);
-	uint32_t count = cnt & 0x80 ? in_u32(in) : cnt & 0x0f;
+	uint32_t count = cnt & 0x80 ? fuzz_u32(in) : cnt & 0x0f;
 	uint32_t at;
 
 	if (off + 4 <= room)
@@ -937,13 +906,13 @@ static void put_dinfo(struct fuzz_in *in, uint8_t *msg, uint32_t off,
 	at = off + 8;
 	for (unsigned i = 0; i < (cnt & 0x0f) && i < 8; i++, at += 16) {
 		uint8_t bs = fuzz_u8(in);
-		uint16_t o = in_u16(in) % GBUF;
-		uint32_t size = bs & 0x40 ? in_u32(in) : in_u16(in) % 0x3000;
+		uint16_t o = fuzz_u16(in) % GBUF;
+		uint32_t size = bs & 0x40 ? fuzz_u32(in) : fuzz_u16(in) % 0x3000;
 		uintptr_t base;
 
 		switch (bs & 3) {
 		case 3:
-			base = bs & 0x80 ? 0 : (uintptr_t)in_u64(in);
+			base = bs & 0x80 ? 0 : (uintptr_t)fuzz_u64(in);
 			break;
 		default:
 			base = (uintptr_t)G.bufs[bs & 3] + o;
@@ -967,7 +936,7 @@ static uint32_t build_msg(struct fuzz_in *in, int k, uint8_t *out,
 			  uint32_t cap, uint16_t auto_type, uint32_t msgid)
 {
 	PORT_MESSAGE *m = (PORT_MESSAGE *)(void *)out;
-	uint16_t dl = in_u16(in);
+	uint16_t dl = fuzz_u16(in);
 	uint8_t tl = fuzz_u8(in), ts = fuzz_u8(in), dm = fuzz_u8(in);
 	uint8_t misc = fuzz_u8(in), nx;
 	uint32_t dlen, copy, total;
@@ -985,7 +954,7 @@ static uint32_t build_msg(struct fuzz_in *in, int k, uint8_t *out,
 		total = HDR + dl + fuzz_u8(in);
 		break;
 	case 2:
-		total = in_u16(in);
+		total = fuzz_u16(in);
 		break;
 	default:
 		total = HDR + dl - fuzz_u8(in);
@@ -998,15 +967,15 @@ static uint32_t build_msg(struct fuzz_in *in, int k, uint8_t *out,
 	else
 		m->u2.s2.Type = (CSHORT)(((ts - 1) & 0xf) |
 					 (((ts - 1) >> 4) << 12));
-	m->MessageId = misc & 0x10 ? in_u32(in) : msgid;
+	m->MessageId = misc & 0x10 ? fuzz_u32(in) : msgid;
 	switch (misc & 3) {
 	case 1:
 		m->ClientId.UniqueProcess = (HANDLE)(uintptr_t)G.pid;
 		m->ClientId.UniqueThread = (HANDLE)(uintptr_t)sel_tid(in, k);
 		break;
 	case 2:
-		m->ClientId.UniqueProcess = (HANDLE)(uintptr_t)in_u32(in);
-		m->ClientId.UniqueThread = (HANDLE)(uintptr_t)in_u32(in);
+		m->ClientId.UniqueProcess = (HANDLE)(uintptr_t)fuzz_u32(in);
+		m->ClientId.UniqueThread = (HANDLE)(uintptr_t)fuzz_u32(in);
 		break;
 	case 3: {
 		const PORT_MESSAGE *r = rec_msg(fuzz_u8(in));
@@ -1017,9 +986,9 @@ static uint32_t build_msg(struct fuzz_in *in, int k, uint8_t *out,
 	}
 	}
 	if (misc & 4)
-		m->CallbackId = in_u32(in);
+		m->CallbackId = fuzz_u32(in);
 	else if (misc & 8)
-		m->ClientViewSize = (SIZE_T)in_u64(in);
+		m->ClientViewSize = (SIZE_T)fuzz_u64(in);
 	dlen = (uint32_t)(uint16_t)dl;
 	copy = HDR + LPC_ALIGN4(dlen);
 	if (copy > cap)
@@ -1035,10 +1004,10 @@ static uint32_t build_msg(struct fuzz_in *in, int k, uint8_t *out,
 		put_dinfo(in, out, di, copy);
 		break;
 	case 2:	/* an offset alone */
-		di = in_u16(in);
+		di = fuzz_u16(in);
 		break;
 	default:	/* an offset, and a block there if it fits */
-		di = in_u16(in);
+		di = fuzz_u16(in);
 		if (di < copy)
 			put_dinfo(in, out, di, copy);
 		break;
@@ -1088,7 +1057,7 @@ static int make_fds(struct fuzz_in *in, int *fds, uint64_t *size_out)
 	static const uint32_t sizes[] = { 4096, 8192, 65536, 1, 4095, 0,
 					  12288, 1 << 20 };
 	uint8_t kind = fuzz_u8(in);
-	uint32_t size = kind & 0x80 ? (uint32_t)in_u16(in) * 16
+	uint32_t size = kind & 0x80 ? (uint32_t)fuzz_u16(in) * 16
 				    : sizes[(kind >> 4) & 7];
 	int n = 0, fd;
 
@@ -1540,7 +1509,7 @@ static void op_send(struct fuzz_in *in)
 	w.magic = LPC_WIRE_MAGIC;
 	w.version = LPC_WIRE_VERSION;
 	if (ctl & 1)
-		w.magic = in_u16(in);
+		w.magic = fuzz_u16(in);
 	if (ctl & 2)
 		w.version = fuzz_u8(in);
 	if (ctl & 4)
@@ -1566,7 +1535,7 @@ static void op_send(struct fuzz_in *in)
 		blen = build_msg(in, k, buf + sizeof(w),
 				 sizeof(buf) - sizeof(w), types[w.op], w.msgid);
 	} else {
-		blen = in_u16(in) % (2 * LPC_WIRE_CHUNK);
+		blen = fuzz_u16(in) % (2 * LPC_WIRE_CHUNK);
 		for (uint32_t i = 0, nx = fuzz_u8(in); i < blen; i++)
 			buf[sizeof(w) + i] = i < nx ? fuzz_u8(in)
 						    : fill_byte(i);
@@ -1586,7 +1555,7 @@ static void op_send(struct fuzz_in *in)
 		}
 	}
 	if (ctl & 32)
-		blen = in_u16(in) % (2 * LPC_WIRE_CHUNK);
+		blen = fuzz_u16(in) % (2 * LPC_WIRE_CHUNK);
 	if (w.op == LPC_OP_DATA_RESULT && skip_known_receive()) {
 		/* What in_data could have answered: no more bytes than asked
 		 * or carried, one of its errors. */
@@ -1609,7 +1578,7 @@ static void op_send(struct fuzz_in *in)
 	len = (uint32_t)sizeof(w) + blen;
 	memcpy(buf, &w, sizeof(w));
 
-	check_pure(buf, len, in_u16(in));
+	check_pure(buf, len, fuzz_u16(in));
 
 	peer_turn();
 	if (s->fd < 0 || s->shut) {
@@ -1663,12 +1632,12 @@ static void op_raw(struct fuzz_in *in)
 {
 	static uint8_t buf[2 * LPC_WIRE_MAX];
 	int k = fuzz_u8(in) % NSOCK;
-	uint32_t len = in_u16(in) % sizeof(buf);
+	uint32_t len = fuzz_u16(in) % sizeof(buf);
 	size_t got = fuzz_bytes(in, buf, len);
 
 	for (uint32_t i = (uint32_t)got; i < len; i++)
 		buf[i] = fill_byte(i);
-	check_pure(buf, len, in_u16(in));
+	check_pure(buf, len, fuzz_u16(in));
 	peer_turn();
 	if (S.s[k].fd >= 0 && !S.s[k].shut &&
 	    raw_sendmsg(S.s[k].fd, buf, len, NULL, 0) == 0)
@@ -1730,15 +1699,15 @@ static void op_pure(struct fuzz_in *in)
 		blen = build_msg(in, 0, buf + sizeof(w), LPC_WIRE_CHUNK, 0,
 				 w.msgid);
 	else
-		blen = in_u16(in) % (LPC_WIRE_CHUNK + 8);
+		blen = fuzz_u16(in) % (LPC_WIRE_CHUNK + 8);
 	memcpy(buf, &w, sizeof(w));
-	check_pure(buf, (uint32_t)sizeof(w) + blen, in_u32(in));
+	check_pure(buf, (uint32_t)sizeof(w) + blen, fuzz_u32(in));
 	n = fuzz_u8(in);
 	for (unsigned i = 0; i < n; i++) {
 		uint8_t c = fuzz_u8(in);
 
 		names[i] = c == 1 ? '\\' : c == 2 ? '.' : c == 3 ? 0xd800
-			 : c == 4 ? 0xdc00 : c >= 0xf0 ? in_u16(in) : c;
+			 : c == 4 ? 0xdc00 : c >= 0xf0 ? fuzz_u16(in) : c;
 	}
 	if (n)
 		names[0] = names[0] == 5 ? 'x' : '\\';
@@ -2336,7 +2305,7 @@ static void op_accept(struct fuzz_in *in)
 	PORT_MESSAGE *m = (PORT_MESSAGE *)(void *)msg;
 	const PORT_MESSAGE *r = rec_msg(fuzz_u8(in));
 	uint8_t ctl = fuzz_u8(in);
-	uint16_t infolen = in_u16(in) % (LPC_MAX_DATA_LENGTH + 40);
+	uint16_t infolen = fuzz_u16(in) % (LPC_MAX_DATA_LENGTH + 40);
 	HANDLE out = (HANDLE)(uintptr_t)0x55555555, sec = NULL;
 	PORT_VIEW sv = { .Length = sizeof(sv) };
 	REMOTE_PORT_VIEW cv = { .Length = sizeof(cv) };
@@ -2358,7 +2327,7 @@ static void op_accept(struct fuzz_in *in)
 	for (unsigned i = 0; i < infolen; i++)
 		msg[HDR + i] = fill_byte(i * 3);
 	if ((ctl & 1) && (ctl & 2)) {
-		LARGE_INTEGER sz = { .QuadPart = 1 + in_u16(in) * 4 };
+		LARGE_INTEGER sz = { .QuadPart = 1 + fuzz_u16(in) * 4 };
 
 		st = NtCreateSection(&sec, 0, NULL, &sz, PAGE_READWRITE,
 				     SEC_COMMIT, NULL);
@@ -2366,8 +2335,8 @@ static void op_accept(struct fuzz_in *in)
 			   (unsigned)st);
 		note_handle(sec);
 		sv.SectionHandle = sec;
-		sv.SectionOffset = in_u16(in);
-		sv.ViewSize = in_u16(in);
+		sv.SectionOffset = fuzz_u16(in);
+		sv.ViewSize = fuzz_u16(in);
 		if (ctl & 0x80)
 			sv.Length = fuzz_u8(in);
 	}
@@ -2589,7 +2558,7 @@ static void op_data(struct fuzz_in *in)
 	const PORT_MESSAGE *r = rec_msg(fuzz_u8(in));
 	uint8_t ctl = fuzz_u8(in);
 	PORT_MESSAGE *m = (PORT_MESSAGE *)(void *)msg;
-	SIZE_T size = ctl & 0x80 ? in_u32(in) : in_u16(in) % 0x3000;
+	SIZE_T size = ctl & 0x80 ? fuzz_u32(in) : fuzz_u16(in) % 0x3000;
 	SIZE_T done = (SIZE_T)0x77777777;
 	int b = 2, first_log;
 	uint8_t *buf;
@@ -2605,14 +2574,14 @@ static void op_data(struct fuzz_in *in)
 	if (ctl & 4)
 		m->ClientId.UniqueThread = (HANDLE)(uintptr_t)sel_tid(in, 0);
 	if (ctl & 8)
-		m->u2.s2.DataInfoOffset = (CSHORT)in_u16(in);
+		m->u2.s2.DataInfoOffset = (CSHORT)fuzz_u16(in);
 	/* The buffer: near the end of guarded buffer 2, 64 guard bytes
 	 * after it and a guard page after those: a copy past BufferSize
 	 * shows in the guard bytes; BufferSize may exceed what is there. */
 	buf = G.bufs[b] + (size + 64 <= GBUF ? GBUF - 64 - size : 0);
 	j.h = h;
 	j.a = m;
-	j.u = ctl & 0x10 ? in_u32(in) : fuzz_u8(in) % 4;
+	j.u = ctl & 0x10 ? fuzz_u32(in) : fuzz_u8(in) % 4;
 	j.b = buf;
 	j.n = size;
 	j.d = (ctl & 0x20) ? NULL : &done;
@@ -2880,7 +2849,7 @@ static void op_connect(struct fuzz_in *in)
 	HANDLE out = (HANDLE)(uintptr_t)0x55555555, sec = NULL;
 	ULONG maxlen = 0x77777777;
 	uint8_t ctl = fuzz_u8(in);
-	uint32_t ilen = in_u16(in) % (LPC_MAX_DATA_LENGTH + 40);
+	uint32_t ilen = fuzz_u16(in) % (LPC_MAX_DATA_LENGTH + 40);
 	struct job j = { .fn = job_connect };
 	int slot = -1, hk = -1;
 	const char *n = (ctl & 32) ? "\\RPC Control\\fuzz-hdr-none" : EVIL_NAME;
@@ -2904,15 +2873,15 @@ static void op_connect(struct fuzz_in *in)
 	for (uint32_t i = 0; i < ilen; i++)
 		info[i] = fill_byte(i + 3);
 	if (ctl & 1) {
-		LARGE_INTEGER sz = { .QuadPart = 1 + in_u16(in) * 8 };
+		LARGE_INTEGER sz = { .QuadPart = 1 + fuzz_u16(in) * 8 };
 		NTSTATUS st = NtCreateSection(&sec, 0, NULL, &sz,
 					      PAGE_READWRITE, SEC_COMMIT, NULL);
 
 		FUZZ_CHECK(st == STATUS_SUCCESS, "NtCreateSection");
 		note_handle(sec);
 		cv.SectionHandle = sec;
-		cv.SectionOffset = in_u16(in);
-		cv.ViewSize = in_u16(in) * 4;
+		cv.SectionOffset = fuzz_u16(in);
+		cv.ViewSize = fuzz_u16(in) * 4;
 	}
 	j.a = &out;
 	j.b = &us;
