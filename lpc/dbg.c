@@ -18,8 +18,14 @@
 #include "ns.h"
 #include "sys.h"
 
-static struct lpc_dbg_table *table;	/* lpc_glock */
-static bool table_failed;		/* lpc_glock: do not retry */
+/*
+ * A leaf lock: nothing else is taken while it is held.  (Claiming under
+ * lpc_glock from a wait, with a domain lock held, deadlocked csrd against
+ * a thread holding lpc_glock and wanting that domain.)
+ */
+static pthread_mutex_t dbg_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct lpc_dbg_table *table;	/* dbg_lock */
+static bool table_failed;		/* dbg_lock: do not retry */
 
 static struct lpc_dbg_table *table_create(uint64_t root_dev,
 					  uint64_t root_ino)
@@ -51,17 +57,17 @@ static struct lpc_dbg_table *table_create(uint64_t root_dev,
 	return tb;
 }
 
-/* The calling thread's slot, claimed at its first use. */
-static struct lpc_dbg_thread *slot(struct lpc_thread *t)
+/* Claims the calling thread's slot; called by lpc_self(), which holds no
+ * lock, when the thread has none (new, or the child of a fork). */
+void lpc_dbg_claim(struct lpc_thread *t)
 {
 	struct lpc_dbg_thread *s = NULL;
-
 	uint64_t dev = 0, ino = 0;
 
 	if (t->dbg || t->dbg_none)
-		return t->dbg;
+		return;
 	if (!table) {
-		/* Outside lpc_glock: the namespace has its own lock. */
+		/* The namespace has its own (leaf) lock. */
 		struct stat st;
 		int fd = lpc_ns_root_fd();
 
@@ -70,7 +76,7 @@ static struct lpc_dbg_thread *slot(struct lpc_thread *t)
 			ino = st.st_ino;
 		}
 	}
-	pthread_mutex_lock(&lpc_glock);
+	pthread_mutex_lock(&dbg_lock);
 	if (!table && !table_failed) {
 		table = table_create(dev, ino);
 		table_failed = !table;
@@ -85,11 +91,10 @@ static struct lpc_dbg_thread *slot(struct lpc_thread *t)
 			break;
 		}
 	}
-	pthread_mutex_unlock(&lpc_glock);
+	pthread_mutex_unlock(&dbg_lock);
 	/* More threads than slots: this one goes unpublished. */
 	t->dbg = s;
 	t->dbg_none = !s;
-	return s;
 }
 
 static void write_begin(struct lpc_dbg_thread *s)
@@ -116,7 +121,7 @@ static uint64_t mono_ns(void)
 void lpc_dbg_wait_begin(struct lpc_thread *t, const struct lpc_domain *d,
 			int kind, uint32_t msgid)
 {
-	struct lpc_dbg_thread *s = slot(t);
+	struct lpc_dbg_thread *s = t->dbg;
 
 	if (!s)
 		return;
@@ -148,7 +153,7 @@ void lpc_dbg_received(struct lpc_thread *t, const struct lpc_domain *d,
 		      uint32_t type, uint32_t msgid, uint32_t client_pid,
 		      uint32_t client_tid)
 {
-	struct lpc_dbg_thread *s = slot(t);
+	struct lpc_dbg_thread *s = t->dbg;
 
 	if (!s)
 		return;
@@ -186,7 +191,9 @@ void lpc_dbg_thread_exit(struct lpc_thread *t)
 
 void lpc_dbg_atfork_child(struct lpc_thread *t)
 {
-	/* The mapping was not inherited (MADV_DONTFORK). */
+	/* The mapping was not inherited (MADV_DONTFORK); the lock may have
+	 * been held by a thread that does not exist here. */
+	pthread_mutex_init(&dbg_lock, NULL);
 	table = NULL;
 	table_failed = false;
 	if (t) {

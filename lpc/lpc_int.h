@@ -469,6 +469,7 @@ void lpc_dom_remove_link(struct lpc_domain *d, struct lpc_link *l);
 extern pthread_mutex_t lpc_glock;
 
 /* dbg.c: the state include/lpc/lpcdbg.h publishes. */
+void lpc_dbg_claim(struct lpc_thread *t);
 void lpc_dbg_wait_begin(struct lpc_thread *t, const struct lpc_domain *d,
 			int kind, uint32_t msgid);
 void lpc_dbg_wait_end(struct lpc_thread *t);

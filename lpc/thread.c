@@ -32,8 +32,12 @@ struct lpc_thread *lpc_self(void)
 	struct lpc_thread *t = self;
 	pthread_condattr_t ca;
 
-	if (t)
+	if (t) {
+		/* A fork child's thread claims a slot of its own table. */
+		if (__builtin_expect(!t->dbg && !t->dbg_none, 0))
+			lpc_dbg_claim(t);
 		return t;
+	}
 	lpc_init();
 	pthread_once(&self_once, key_init);
 	t = calloc(1, sizeof(*t));
@@ -52,6 +56,8 @@ struct lpc_thread *lpc_self(void)
 	pthread_mutex_unlock(&lpc_glock);
 	self = t;
 	pthread_setspecific(self_key, t);
+	/* Here, where no lock is held (dbg.c). */
+	lpc_dbg_claim(t);
 	return t;
 }
 
