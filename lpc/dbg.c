@@ -130,10 +130,11 @@ void lpc_dbg_wait_begin(struct lpc_thread *t, const struct lpc_domain *d,
 	s->wait_msgid = msgid;
 	s->wait_since = mono_ns();
 	s->wait_queue = (uint64_t)(uintptr_t)d;
-	/* Waits repeat on one queue: copy its name once. */
-	if (t->dbg_wait_dom != d) {
+	/* Waits repeat on one queue: copy its name once.  By serial, not
+	 * address: a new domain may take a freed one's. */
+	if (t->dbg_wait_dom != d->serial) {
 		memcpy(s->wait_port, d->name, LPC_DBG_NAME_LEN);
-		t->dbg_wait_dom = d;
+		t->dbg_wait_dom = d->serial;
 	}
 	write_end(s);
 }
@@ -163,7 +164,12 @@ void lpc_dbg_received(struct lpc_thread *t, const struct lpc_domain *d,
 	s->recv_client_pid = client_pid;
 	s->recv_client_tid = client_tid;
 	s->recv_since = mono_ns();
-	memcpy(s->recv_port, d->name, LPC_DBG_NAME_LEN);
+	/* A server receives on one port over and over: copy its name once
+	 * (this runs for every request received). */
+	if (t->dbg_recv_dom != d->serial) {
+		memcpy(s->recv_port, d->name, LPC_DBG_NAME_LEN);
+		t->dbg_recv_dom = d->serial;
+	}
 	write_end(s);
 }
 
@@ -199,6 +205,7 @@ void lpc_dbg_atfork_child(struct lpc_thread *t)
 	if (t) {
 		t->dbg = NULL;
 		t->dbg_none = false;
-		t->dbg_wait_dom = NULL;
+		t->dbg_wait_dom = 0;
+		t->dbg_recv_dom = 0;
 	}
 }

@@ -74,7 +74,11 @@ struct lpc_domain *lpc_dom_new(int kind)
 	pthread_mutexattr_init(&ma);
 	pthread_mutex_init(&d->lock, &ma);
 	pthread_mutexattr_destroy(&ma);
+	static atomic_uint_fast64_t serials;
+
 	atomic_init(&d->refs, 1);
+	/* Never 0, never reused: an address may be (dbg.c's name caches). */
+	d->serial = atomic_fetch_add(&serials, 1) + 1;
 	d->kind = (uint8_t)kind;
 	d->qtail = &d->qhead;
 	d->listen_fd = -1;

@@ -213,7 +213,8 @@ struct lpc_thread {
 	/* Published state (dbg.c): the slot, or none to be had. */
 	struct lpc_dbg_thread *dbg;
 	bool dbg_none;
-	const struct lpc_domain *dbg_wait_dom;	/* whose name the slot has */
+	uint64_t dbg_wait_dom;		/* serial of the domain named in */
+	uint64_t dbg_recv_dom;		/* wait_port and recv_port */
 	uint32_t wmsgid;
 	pid_t wtid;			/* ClientId tid the wait speaks for */
 	struct lpc_link *wlink;		/* remote waits: the link */
@@ -395,6 +396,7 @@ struct lpc_domain {
 	uint32_t max_msg;
 	/* The port's path under $LPC_ROOT ("" unnamed), for dbg.c. */
 	char name[LPC_DBG_NAME_LEN];
+	uint64_t serial;		/* unique in the process, never 0 */
 	struct lpc_domain *gnext, **gpprev;	/* global list */
 };
 
