@@ -223,10 +223,10 @@ $(BUILD)/tests/%: $(BUILD)/tests/%.o $(TEST_HELPER_OBJS) $(CSR_LIBS) \
 $(BUILD)/tests/%.o: override CFLAGS += -Ilpc -Icsr -Itests
 
 # The CSR suites start build/csrd; the probe suite reads liblpc.so; the
-# lpctrace suite runs lpctrace on lpc-traffic.
+# lpctrace suite runs lpctrace on lpc-traffic; the example suites run the
+# examples.
 test: $(TEST_BINS) $(BUILD)/csrd $(BUILD)/csrcall $(BUILD)/liblpc.so \
-		$(BUILD)/lpctrace $(BUILD)/examples/lpc-traffic \
-		$(BUILD)/examples/lpc-echo $(FUZZ_BINS)
+		$(BUILD)/lpctrace $(EXAMPLE_BINS) $(FUZZ_BINS)
 	$(Q)LPC_BUILD=$(BUILD) ./scripts/run-tests $(TEST_BINS)
 
 $(BENCH_BIN): $(patsubst %.c,$(BUILD)/%.o,$(BENCH_SRCS)) $(BUILD)/libcsr.a \
