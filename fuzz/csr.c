@@ -1177,7 +1177,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	(void)argc;
 	(void)argv;
 	setenv("LPC_BACKEND", "sync", 1);
-	fuzz_root();
+	fuzz_init();
 	return 0;
 }
 

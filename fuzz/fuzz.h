@@ -63,6 +63,14 @@ void fuzz_snapshot_check(const struct fuzz_snapshot *s, const char *what);
 /* A private $LPC_ROOT for this process, made once; its path. */
 const char *fuzz_root(void);
 
+/*
+ * A harness's LLVMFuzzerInitialize calls this first: fuzz_root(), and
+ * what the fuzzing runtime would otherwise start lazily in the middle of
+ * an input, where the leak snapshots would count it (libFuzzer's first
+ * NEW_FUNC line starts the sanitizer's symbolizer: two pipe fds).
+ */
+void fuzz_init(void);
+
 /* Byte reader over an input: reads past the end give zeros. */
 struct fuzz_in {
 	const uint8_t *p;

@@ -3305,7 +3305,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	 * whichever thread submitted, which would tie what the engine reads
 	 * to scheduling. */
 	setenv("LPC_BACKEND", "sync", 1);
-	fuzz_root();
+	fuzz_init();
 	return 0;
 }
 

@@ -3445,7 +3445,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	/* Before any LPC call; threads and sockets come later, after
 	 * AFL++'s fork server has forked (fuzz.h: deferred init). */
 	setenv("LPC_BACKEND", "sync", 1);
-	fuzz_root();
+	fuzz_init();
 	{
 		/* No SA_RESTART: interrupts a client driver's recvmsg(). */
 		struct sigaction sa = { .sa_handler = on_usr1 };

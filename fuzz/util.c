@@ -109,6 +109,21 @@ void fuzz_snapshot_check(const struct fuzz_snapshot *s, const char *what)
 		   now.threads - s->threads);
 }
 
+/* sanitizer/common_interface_defs.h; absent without a sanitizer. */
+void __sanitizer_symbolize_pc(void *pc, const char *fmt, char *out,
+			      size_t size) __attribute__((weak));
+
+void fuzz_init(void)
+{
+	fuzz_root();
+	if (__sanitizer_symbolize_pc) {
+		char buf[256];
+
+		__sanitizer_symbolize_pc(__builtin_return_address(0), "%p %F %L",
+					 buf, sizeof(buf));
+	}
+}
+
 const char *fuzz_root(void)
 {
 	static char root[64];
