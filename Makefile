@@ -68,6 +68,14 @@ BENCH_BIN := $(BUILD)/bench/lpcbench
 EXAMPLE_SRCS := $(wildcard examples/*.c)
 EXAMPLE_BINS := $(patsubst examples/%.c,$(BUILD)/examples/%,$(EXAMPLE_SRCS))
 
+# The fuzz harnesses' replay programs and the seed tools (fuzz/, below);
+# defined here because all: needs them.
+FUZZ_SHARED := fuzz/driver.c fuzz/util.c
+FUZZ_SRCS := $(filter-out $(FUZZ_SHARED),$(wildcard fuzz/*.c))
+FUZZ_BINS := $(patsubst fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
+FUZZ_TOOL_SRCS := $(wildcard fuzz/tools/*.c)
+FUZZ_TOOLS := $(patsubst fuzz/tools/%.c,$(BUILD)/fuzz/tools/%,$(FUZZ_TOOL_SRCS))
+
 all: $(BUILD)/liblpc.a $(BUILD)/liblpc.so $(BUILD)/lpc.pc $(EXAMPLE_BINS) \
 	$(BUILD)/libcsr.a $(BUILD)/libcsr.so $(BUILD)/csrd $(BUILD)/csrcall \
 	$(BUILD)/lpctrace $(FUZZ_BINS) $(FUZZ_TOOLS)
@@ -174,9 +182,6 @@ $(BUILD)/lpctrace: $(TRACE_OBJS) $(BUILD)/libcsrsrv.a
 # util.c.  make builds the replay programs; scripts/fuzz builds the AFL++,
 # sanitizer, CmpLog and libFuzzer variants into their own BUILD dirs with
 # CC=afl-clang-fast (or FUZZ_ENGINE=libfuzzer CC=clang).
-FUZZ_SHARED := fuzz/driver.c fuzz/util.c
-FUZZ_SRCS := $(filter-out $(FUZZ_SHARED),$(wildcard fuzz/*.c))
-FUZZ_BINS := $(patsubst fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
 # OSS-Fuzz passes its own engine ($LIB_FUZZING_ENGINE).
 FUZZ_LIBFUZZER ?= -fsanitize=fuzzer
 ifeq ($(FUZZ_ENGINE),libfuzzer)
@@ -197,8 +202,6 @@ $(FUZZ_BINS): $(BUILD)/fuzz/%: $(BUILD)/fuzz/%.o $(FUZZ_MAIN) \
 fuzz-bins: $(FUZZ_BINS)
 
 # fuzz/tools/: seed generators and corpus helpers, plain programs.
-FUZZ_TOOL_SRCS := $(wildcard fuzz/tools/*.c)
-FUZZ_TOOLS := $(patsubst fuzz/tools/%.c,$(BUILD)/fuzz/tools/%,$(FUZZ_TOOL_SRCS))
 $(BUILD)/fuzz/tools/%.o: override CFLAGS += -Ilpc -Icsr -Ifuzz
 $(FUZZ_TOOLS): $(BUILD)/fuzz/tools/%: $(BUILD)/fuzz/tools/%.o \
 		$(BUILD)/fuzz/util.o $(BUILD)/libcsrsrv.a $(BUILD)/libcsr.a \
