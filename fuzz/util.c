@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* Shared by the harnesses (fuzz.h). */
 #include <dirent.h>
+#include <errno.h>
+#include <ftw.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -116,6 +119,7 @@ void __sanitizer_symbolize_pc(void *pc, const char *fmt, char *out,
 void fuzz_init(void)
 {
 	fuzz_root();
+	fuzz_verbose();
 	if (__sanitizer_symbolize_pc) {
 		char buf[256];
 
@@ -124,12 +128,68 @@ void fuzz_init(void)
 	}
 }
 
+static int rm_entry(const char *path, const struct stat *st, int flag,
+		    struct FTW *ftw)
+{
+	(void)st;
+	(void)ftw;
+	if (flag == FTW_DP)
+		rmdir(path);
+	else
+		unlink(path);
+	return 0;
+}
+
+/*
+ * The roots of harness processes that are gone.  A harness killed by
+ * its fuzzer (a timeout, the end of a campaign) never cleans up, so each
+ * one removes what the dead left: the roots stay as many as the live
+ * harnesses.
+ */
+static void remove_stale_roots(const char *base)
+{
+	DIR *d = opendir(base);
+	struct dirent *e;
+	char path[300];
+
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		char *end;
+		long pid;
+
+		if (strncmp(e->d_name, "lpc-fuzz-", 9))
+			continue;
+		pid = strtol(e->d_name + 9, &end, 10);
+		if (*end || pid <= 0 || pid == getpid() ||
+		    kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", base, e->d_name);
+		nftw(path, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+	}
+	closedir(d);
+}
+
 const char *fuzz_root(void)
 {
 	static char root[64];
 
 	if (!root[0]) {
-		snprintf(root, sizeof(root), "/tmp/lpc-fuzz-%d", (int)getpid());
+		struct stat st;
+		/* tmpfs lists a directory in creation order, whatever was
+		 * deleted before: the engine's case-insensitive lookups read
+		 * the same entries in every iteration (ext4 reuses freed
+		 * slots, and AFL++ saw that as instability). */
+		const char *base = stat("/dev/shm", &st) == 0 &&
+					   S_ISDIR(st.st_mode) &&
+					   access("/dev/shm", W_OK) == 0
+				   ? "/dev/shm"
+				   : "/tmp";
+
+		remove_stale_roots("/dev/shm");
+		remove_stale_roots("/tmp");
+		snprintf(root, sizeof(root), "%s/lpc-fuzz-%d", base,
+			 (int)getpid());
 		mkdir(root, 0700);
 		setenv("LPC_ROOT", root, 1);
 	}

@@ -17,7 +17,7 @@ struct hent {
 };
 
 static struct hent *htab;
-static uint32_t hcap, hused, hfree;
+static uint32_t hcap, hused, hfree, hlive;
 
 static struct lpc_obj *slot(HANDLE h, uint32_t *idx)
 {
@@ -83,6 +83,7 @@ int lpc_handle_new(void *obj, HANDLE *out)
 	}
 	htab[i].obj = o;
 	htab[i].next_free = 0;
+	hlive++;
 	atomic_fetch_add(&o->handles, 1);
 	pthread_mutex_unlock(&lpc_glock);
 	*out = (HANDLE)(uintptr_t)((i + 1) << 2);
@@ -114,6 +115,8 @@ int lpc_handle_close(HANDLE h)
 	htab[i].obj = NULL;
 	htab[i].next_free = hfree;
 	hfree = i + 1;
+	if (--hlive == 0)
+		hused = hfree = 0;
 	pthread_mutex_unlock(&lpc_glock);
 
 	if (atomic_fetch_sub(&o->handles, 1) == 1 && o->type == LPC_OBJ_PORT)
@@ -144,5 +147,5 @@ void lpc_handles_atfork_child(void)
 	/* The child starts with an empty table (design.md, fork): the
 	 * parent's objects stay allocated but unreachable. */
 	htab = NULL;
-	hcap = hused = hfree = 0;
+	hcap = hused = hfree = hlive = 0;
 }

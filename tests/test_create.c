@@ -251,6 +251,34 @@ Test(create, handles_are_distinct_nonzero_multiples_of_four)
 	cr_assert_status(NtClose(c), STATUS_SUCCESS);
 }
 
+/* Freed handles come back newest first; once none is open, the values
+ * start again from the first, whatever order they were closed in (the
+ * seq harness runs input after input in one process and relies on it:
+ * AFL++ counted the difference as instability). */
+Test(create, handle_values_depend_on_what_is_open_not_on_history)
+{
+	HANDLE a = lpct_create(NULL, 0, 0x100);
+	HANDLE b = lpct_create(NULL, 0, 0x100);
+	HANDLE c = lpct_create(NULL, 0, 0x100);
+	HANDLE d, e, first;
+
+	cr_assert_status(NtClose(a), STATUS_SUCCESS);
+	cr_assert_status(NtClose(b), STATUS_SUCCESS);
+	d = lpct_create(NULL, 0, 0x100);
+	cr_assert_eq(d, b, "the newest freed handle is reused first");
+	e = lpct_create(NULL, 0, 0x100);
+	cr_assert_eq(e, a);
+	/* Close them in a different order than they were made. */
+	cr_assert_status(NtClose(e), STATUS_SUCCESS);
+	cr_assert_status(NtClose(c), STATUS_SUCCESS);
+	cr_assert_status(NtClose(d), STATUS_SUCCESS);
+	first = lpct_create(NULL, 0, 0x100);
+	cr_assert_eq(first, a, "with nothing open, the first value again");
+	cr_assert_eq(lpct_create(NULL, 0, 0x100), b);
+	cr_assert_status(NtClose(first), STATUS_SUCCESS);
+	cr_assert_status(NtClose(b), STATUS_SUCCESS);
+}
+
 /* ------------------------------------------------------------------ */
 /* Unnamed ports and collisions                                        */
 /* ------------------------------------------------------------------ */
