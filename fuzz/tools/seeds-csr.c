@@ -69,6 +69,7 @@ struct call {
 	unsigned who;
 	int type;		/* kind 11 */
 	unsigned api;		/* index in the profile's table, or 0xe0+ */
+	uint32_t api_raw;	/* 0xe0: the ApiNumber itself */
 	unsigned api_dll;	/* 0xe1..0xe3: which DLL's edge */
 	uint32_t tid_raw;	/* who & 3 == 2 */
 	unsigned dl, tl;
@@ -146,6 +147,8 @@ static void emit(struct prog *p, const struct call *c)
 	if ((c->who & 3) == 2)
 		u32(p, c->tid_raw);
 	u8(p, c->api);
+	if (c->api == 0xe0)
+		u32(p, c->api_raw);
 	if (c->api >= 0xe1 && c->api <= 0xe3)
 		u8(p, c->api_dll);
 	u16(p, c->dl);
@@ -273,6 +276,279 @@ static unsigned wstr(uint16_t *w, const char *s)
 
 #define API(name) api_index("ws03", name)
 
+/* ------------------------------------------------------------------ */
+/* --from-ndjson: seeds from a recording of real traffic               */
+/* ------------------------------------------------------------------ */
+
+/*
+ * An lpctrace NDJSON recording (-s 512 or more) becomes one list of
+ * calls per process that talked to csrd: each csrd:api record gives the
+ * ApiNumber; the message csrd received for it (the lpc:receive record
+ * with the same MessageId, else the api record's own snapshot) gives
+ * DataLength, TotalLength and the per-API data as the client sent them;
+ * CsrCaptureData, read against the client's view as csrd mapped it (the
+ * lpc:view record that follows the connection request), gives where the
+ * capture buffer lay, and the Data fields that point into it give its
+ * arguments: their fields, and lengths from the distances between them
+ * (the last one's from the smallest plausible length field; the bytes
+ * themselves are in the view, which is not recorded: they are zeros).
+ * Fields holding the client's pid or tid become the harness's fix-ups.
+ * LPC_CLIENT_DIED and LPC_PORT_CLOSED csrd received from the process
+ * end its list.  The profile is ws03 (csrd's default).
+ */
+#include "ndjson.h"
+
+#define HDRSZ 40u
+
+struct rec_client {
+	int64_t csrd, pid;
+	char comm[32];
+	uint64_t vbase;
+	struct call calls[96];
+	unsigned ncalls;
+};
+
+/* The arguments of a capture buffer at cb from the message's fields. */
+static void rec_capture(struct call *c, const uint8_t *m, size_t n,
+			uint64_t cb)
+{
+	struct {
+		unsigned field;
+		uint64_t v;
+	} a[8];
+	unsigned na = 0;
+	static const uint8_t zeros[255];
+
+	for (unsigned f = DATA; f + 8 <= n && f + 8 <= MSGSZ && na < 8; f += 8) {
+		uint64_t v = nd_get(m, n, f, 8);
+
+		if (v >= cb + CSR_CAPTURE_BUFFER_HEADER_SIZE &&
+		    v < cb + CSR_PORT_VIEW_SIZE) {
+			unsigned i = na++;
+
+			while (i && a[i - 1].v > v) {
+				a[i] = a[i - 1];
+				i--;
+			}
+			a[i].field = f;
+			a[i].v = v;
+		}
+	}
+	for (unsigned i = 0; i < na; i++) {
+		unsigned len;
+
+		if (i + 1 < na) {
+			len = (unsigned)(a[i + 1].v - a[i].v);
+		} else {
+			/* The smallest length-like field not a pointer. */
+			len = 0;
+			for (unsigned f = DATA; f + 4 <= n && f + 4 <= MSGSZ;
+			     f += 4) {
+				uint32_t v = (uint32_t)nd_get(m, n, f, 4);
+				bool ptr = false;
+
+				for (unsigned k = 0; k < na; k++)
+					ptr |= f >= a[k].field &&
+					       f < a[k].field + 8;
+				if (!ptr && v >= 2 && v <= 0x1000 &&
+				    (!len || v < len))
+					len = v;
+			}
+			if (!len)
+				len = 8;
+		}
+		if (len > 0x3fff)
+			len = 0x3fff;
+		c->args[c->nargs].field = a[i].field;
+		c->args[c->nargs].len = len;
+		c->args[c->nargs].bytes = zeros;
+		c->nargs++;
+	}
+	if (na)
+		c->where = 1;
+}
+
+static void rec_call(struct rec_client *cl, const struct nd_rec *api,
+		     const struct nd_rec *msg, int type)
+{
+	struct call *c;
+	const uint8_t *m = msg ? msg->payload : NULL;
+	size_t n = msg ? msg->npayload : 0;
+	unsigned dl, tl, got;
+
+	if (cl->ncalls == sizeof(cl->calls) / sizeof(cl->calls[0]))
+		return;
+	c = &cl->calls[cl->ncalls++];
+	call_init(c, 0xe0, 0);
+	c->api_raw = api ? (uint32_t)api->api_number
+			 : (uint32_t)nd_get(m, n, 48, 4);
+	if (type == LPC_DATAGRAM)
+		c->kind = 10;
+	else if (type != LPC_REQUEST) {
+		c->kind = 11;
+		c->type = type;
+	}
+	dl = (unsigned)nd_get(m, n, 0, 2);
+	tl = (unsigned)nd_get(m, n, 2, 2);
+	if (dl > MSGSZ - HDRSZ)
+		dl = MSGSZ - HDRSZ;
+	c->dl = dl;
+	c->tl = tl > HDRSZ + dl ? (tl - HDRSZ - dl) & 0xff : 0;
+	/* Data as delivered: header + ALIGN4(DataLength), what was
+	 * snapped of it. */
+	got = HDRSZ + ((dl + 3) & ~3u);
+	if (got > n)
+		got = (unsigned)n;
+	c->ndata = got > DATA ? got - DATA : 0;
+	if (c->ndata > sizeof(c->data))
+		c->ndata = sizeof(c->data);
+	memcpy(c->data, m + DATA, c->ndata);
+	for (unsigned s = 0; s + 8 <= c->ndata && c->nfix < 3; s += 8) {
+		uint64_t v;
+
+		memcpy(&v, c->data + s, 8);
+		if (v && v == (uint64_t)cl->pid)
+			fixup(c, DATA + s, FIX_PID);
+		else if (v && api && v == (uint64_t)api->client_tid)
+			fixup(c, DATA + s, FIX_TID);
+	}
+	if (type == LPC_REQUEST || type == LPC_DATAGRAM) {
+		uint64_t cb = nd_get(m, n, 40, 8);
+
+		if (cb && cl->vbase && cb >= cl->vbase &&
+		    cb + CSR_CAPTURE_BUFFER_HEADER_SIZE <=
+			    cl->vbase + CSR_PORT_VIEW_SIZE) {
+			rec_capture(c, m, got, cb);
+			c->pos = (unsigned)(cb - cl->vbase);
+		}
+	}
+}
+
+static int from_ndjson(const char *path, const char *dir)
+{
+	static struct rec_client cls[64];
+	unsigned ncl = 0, written = 0;
+	struct nd_rec *r;
+	size_t n;
+	int bad = 0;
+
+	r = nd_load(path, &n, "seeds-csr");
+	mkdir(dir, 0755);
+	for (size_t i = 0; i < n; i++) {
+		const struct nd_rec *x = &r[i];
+		struct rec_client *cl = NULL;
+		bool is_api = !strcmp(x->provider, "csrd") &&
+			      !strcmp(x->probe, "api");
+		bool is_notice = !strcmp(x->provider, "lpc") &&
+				 !strcmp(x->probe, "receive") &&
+				 (x->type == LPC_CLIENT_DIED ||
+				  x->type == LPC_PORT_CLOSED);
+		bool is_creq = !strcmp(x->provider, "lpc") &&
+			       !strcmp(x->probe, "receive") &&
+			       x->type == LPC_CONNECTION_REQUEST &&
+			       !strcmp(x->comm, "csrd");
+
+		if (!strcmp(x->provider, "lpc") && !strcmp(x->probe, "view") &&
+		    x->which == 1 && x->mapped) {
+			/* csrd mapping a client's view: the connection
+			 * request this thread received last. */
+			for (size_t j = i; j-- > 0;)
+				if (r[j].pid == x->pid && r[j].tid == x->tid &&
+				    !strcmp(r[j].probe, "receive") &&
+				    r[j].type == LPC_CONNECTION_REQUEST) {
+					for (unsigned k = ncl; k-- > 0;)
+						if (cls[k].csrd == x->pid &&
+						    cls[k].pid == r[j].client_pid) {
+							cls[k].vbase = x->base;
+							break;
+						}
+					break;
+				}
+			continue;
+		}
+		if (!is_api && !is_notice && !is_creq)
+			continue;
+		if (is_notice) {
+			/* Only a process csrd dispatched for. */
+			for (unsigned k = ncl; k-- > 0 && !cl;)
+				if (cls[k].csrd == x->pid &&
+				    cls[k].pid == x->client_pid)
+					cl = &cls[k];
+			if (cl && x->has_payload)
+				rec_call(cl, NULL, x, (int)x->type);
+			continue;
+		}
+		for (unsigned k = ncl; k-- > 0 && !cl;)
+			if (cls[k].csrd == x->pid && cls[k].pid == x->client_pid)
+				cl = &cls[k];
+		if (is_creq || !cl) {
+			if (ncl == sizeof(cls) / sizeof(cls[0]))
+				continue;
+			cl = &cls[ncl++];
+			memset(cl, 0, sizeof(*cl));
+			cl->csrd = x->pid;
+			cl->pid = x->client_pid;
+			snprintf(cl->comm, sizeof(cl->comm), "client");
+			for (size_t j = 0; j < n; j++)
+				if (r[j].pid == x->client_pid && r[j].comm[0] &&
+				    !strcmp(r[j].probe, "connect_request")) {
+					snprintf(cl->comm, sizeof(cl->comm), "%s",
+						 r[j].comm);
+					break;
+				}
+			if (is_creq)
+				continue;
+		}
+		{
+			const struct nd_rec *msg = NULL;
+			int type = LPC_REQUEST;
+
+			for (size_t j = i; j-- > 0;)
+				if (r[j].pid == x->pid && r[j].has_payload &&
+				    !strcmp(r[j].probe, "receive") &&
+				    r[j].msgid == x->msgid &&
+				    r[j].client_pid == x->client_pid) {
+					msg = &r[j];
+					type = (int)r[j].type;
+					break;
+				}
+			if (!msg && x->has_payload)
+				msg = x;
+			if (msg)
+				rec_call(cl, x, msg, type);
+		}
+	}
+	for (unsigned k = 0; k < ncl; k++) {
+		for (unsigned first = 0, part = 0; first < cls[k].ncalls;
+		     first += 24, part++) {
+			static struct prog p;
+			char name[96], comm[32];
+			size_t m = 0;
+
+			for (const char *s = cls[k].comm; *s && m + 1 < sizeof(comm); s++)
+				comm[m++] = (*s >= 'a' && *s <= 'z') ||
+						    (*s >= '0' && *s <= '9') ||
+						    *s == '-'
+					    ? *s
+					    : '_';
+			comm[m] = 0;
+			memset(&p, 0, sizeof(p));
+			u8(&p, 0);	/* ws03, open, a real connection */
+			for (unsigned i = first; i < cls[k].ncalls && i < first + 24;
+			     i++)
+				emit(&p, &cls[k].calls[i]);
+			snprintf(name, sizeof(name), "rec-csr-%s-%u-%u", comm, k,
+				 part);
+			bad |= save(dir, name, &p);
+			written += !bad;
+		}
+	}
+	fprintf(stderr, "seeds-csr: %s: %zu records, %u csrd clients, %u seeds "
+		"in %s\n", path, n, ncl, written, dir);
+	free(r);
+	return bad ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	static uint16_t title[64], text[64], dev[16], target[64], nls[16];
@@ -283,8 +559,12 @@ int main(int argc, char **argv)
 	int bad = 0;
 	unsigned n;
 
+	if (argc == 4 && !strcmp(argv[1], "--from-ndjson"))
+		return from_ndjson(argv[2], argv[3]);
 	if (argc != 2) {
-		fprintf(stderr, "usage: %s OUTDIR\n", argv[0]);
+		fprintf(stderr, "usage: %s OUTDIR\n"
+				"       %s --from-ndjson RECORDING OUTDIR\n",
+			argv[0], argv[0]);
 		return 2;
 	}
 	dir = argv[1];

@@ -69,7 +69,7 @@ static void tid_parked(struct prog *p) { u8(p, 1 | 2 << 3); }
 static void tid_last(struct prog *p) { u8(p, 2); }
 static void tid_zero(struct prog *p) { u8(p, 6 | 0 << 3); }
 static void tid_init(struct prog *p) { u8(p, 6 | 2 << 3); }
-static void tid_rec(struct prog *p, unsigned i) { u8(p, 5 | i << 3); }
+static __attribute__((unused)) void tid_rec(struct prog *p, unsigned i) { u8(p, 5 | i << 3); }
 
 /* MessageId selectors (sel_msgid). */
 static void id_lit(struct prog *p, uint32_t v)
@@ -78,7 +78,7 @@ static void id_lit(struct prog *p, uint32_t v)
 	u32(p, v);
 }
 static void id_last(struct prog *p) { u8(p, 1 | 16 << 3); }
-static void id_rec(struct prog *p, unsigned i) { u8(p, 4 | i << 3); }
+static __attribute__((unused)) void id_rec(struct prog *p, unsigned i) { u8(p, 4 | i << 3); }
 
 /* aux and argument selectors. */
 static void aux_lit(struct prog *p, uint32_t v)
@@ -86,7 +86,7 @@ static void aux_lit(struct prog *p, uint32_t v)
 	u8(p, 0);
 	u32(p, v);
 }
-static void aux_last(struct prog *p) { u8(p, 2); }
+static __attribute__((unused)) void aux_last(struct prog *p) { u8(p, 2); }
 static void arg_zero(struct prog *p) { u8(p, 0); }
 static void arg_u16(struct prog *p, unsigned v)
 {
@@ -98,7 +98,7 @@ static void arg_u64(struct prog *p, uint64_t v)
 	u8(p, 4);
 	u64(p, v);
 }
-static void arg_last0(struct prog *p) { u8(p, 5); }
+static __attribute__((unused)) void arg_last0(struct prog *p) { u8(p, 5); }
 static void arg_last1(struct prog *p) { u8(p, 6); }
 
 /* A PORT_MESSAGE (build_msg): DataLength dl, exact TotalLength, the
@@ -120,7 +120,7 @@ static void msg_plain(struct prog *p, unsigned dl, unsigned extra_total)
 }
 
 /* A message whose ClientId is a kept message's (replies). */
-static void msg_reply_to(struct prog *p, unsigned dl, unsigned rec)
+static __attribute__((unused)) void msg_reply_to(struct prog *p, unsigned dl, unsigned rec)
 {
 	u16(p, dl);
 	u8(p, 0);
@@ -303,14 +303,388 @@ static void connected(struct prog *p)
 	accept_plain(p, 0, 16);
 }
 
+/* ------------------------------------------------------------------ */
+/* --from-ndjson: seeds from a recording of real traffic               */
+/* ------------------------------------------------------------------ */
+
+/*
+ * An lpctrace NDJSON recording (-s 512 or more: the payloads) becomes
+ * one program per connection a server accepted or refused: a raw client
+ * of port 0 sends the connection request with the connection
+ * information that was recorded (and a view of the recorded size), the
+ * server receives and accepts or rejects it as it did, then every
+ * message the server received on that connection (requests, datagrams,
+ * exceptions: header and data as the peer sent them, from the server's
+ * receive records) is sent in the recorded order and received, each
+ * recorded reply (its data, its MessageId, right or wrong) goes back
+ * through NtReplyPort, a recorded LPC_CLIENT_DIED becomes TERMREG and
+ * DIED, LPC_PORT_CLOSED the socket's hangup.  Threads keep their roles:
+ * the connecting thread is the harness's main thread, the next ones the
+ * worker and the parked thread.
+ */
+#include "ndjson.h"
+
+#define MAXEV 48
+#define MAXCONV 256
+
+struct conv_ev {
+	int kind;		/* LPC_REQUEST, LPC_DATAGRAM, LPC_EXCEPTION,
+				   LPC_REPLY, LPC_PORT_CLOSED, LPC_CLIENT_DIED */
+	uint32_t msgid;
+	int64_t tid;
+	unsigned dl, tl;
+	const uint8_t *data;	/* DataLength bytes (or fewer: snapped) */
+	unsigned ndata;
+};
+
+struct conv {
+	int64_t spid, cpid, ctid;
+	uint32_t cmsgid;
+	char server[32];
+	uint64_t ctx;
+	bool decided, accepted, died;
+	const uint8_t *info;
+	unsigned info_len;
+	uint64_t view;
+	struct conv_ev ev[MAXEV];
+	unsigned nev;
+};
+
+static void body_data(struct prog *p, const uint8_t *b, unsigned len,
+		      unsigned have)
+{
+	unsigned nx = have < len ? have : len;
+
+	if (nx > 255)
+		nx = 255;
+	u16(p, len);
+	u8(p, nx);
+	for (unsigned i = 0; i < nx; i++)
+		u8(p, b[i]);
+}
+
+/* A PORT_MESSAGE as recorded (build_msg): its DataLength, its
+ * TotalLength, the op's own Type, its data bytes (255 at most: the rest
+ * is the harness's pattern); an explicit MessageId when id is not 0. */
+static void msg_rec(struct prog *p, const struct conv_ev *e, uint32_t id)
+{
+	unsigned dl = e->dl & 0x3ff, nx = e->ndata < dl ? e->ndata : dl;
+	bool exact = e->tl == HDR + dl;
+
+	if (nx > 255)
+		nx = 255;
+	u16(p, dl);
+	u8(p, exact ? 0 : 2);		/* tl */
+	u8(p, 0);			/* ts: the op's own Type */
+	u8(p, 0);			/* dm: no data information */
+	u8(p, id ? 0x10 : 0);		/* misc */
+	if (!exact)
+		u16(p, e->tl);
+	if (id)
+		u32(p, id);
+	u8(p, nx);
+	for (unsigned i = 0; i < nx; i++)
+		u8(p, e->data[i]);
+}
+
+/* The harness thread that plays recorded thread t. */
+static void tid_of(struct prog *p, const struct conv *c, int64_t t)
+{
+	int64_t seen[3];
+	unsigned n = 0;
+
+	seen[n++] = c->ctid;
+	for (unsigned i = 0; i < c->nev && n < 3; i++) {
+		bool known = false;
+
+		for (unsigned k = 0; k < n; k++)
+			known |= seen[k] == c->ev[i].tid;
+		if (!known)
+			seen[n++] = c->ev[i].tid;
+	}
+	for (unsigned k = 0; k < n; k++)
+		if (seen[k] == t) {
+			if (k == 1)
+				tid_worker(p);
+			else if (k == 2)
+				tid_parked(p);
+			else
+				tid_main(p);
+			return;
+		}
+	tid_main(p);
+}
+
+/* Where the message received serial s-th sits in the harness's kept
+ * messages after n receives (NREC = 8, the oldest dropped), or -1. */
+static int kept_index(int s, int n)
+{
+	int i = s - (n > 8 ? n - 8 : 0);
+
+	return s >= 0 && i >= 0 ? i : -1;
+}
+
+static void emit_conv(struct prog *p, const struct conv *c)
+{
+	const unsigned k = 0;
+	int serial[MAXEV], nrecv = 0, creq;
+
+	memset(p, 0, sizeof(*p));
+	u8(p, OP_OPEN);
+	u8(p, k | 0 << 2);		/* raw client 0 of port 0 */
+	send_begin(p, k, LPC_OP_CONNECT, c->view ? LPC_WF_VIEW : 0,
+		   c->view ? 8 : 0);
+	tid_main(p);
+	tid_zero(p);
+	id_lit(p, c->cmsgid ? c->cmsgid : 1);
+	aux_lit(p, 2 | (c->view ? 0x100 : 0));
+	if (c->view) {
+		uint64_t v = c->view > 0xffff0 ? 0xffff0 : c->view;
+
+		arg_u64(p, v);		/* view size */
+		arg_zero(p);		/* offset */
+		u8(p, 0x80 | 0);	/* a sealed memfd of that size */
+		u16(p, (unsigned)((v + 15) / 16));
+	} else {
+		arg_zero(p);
+		arg_zero(p);
+	}
+	body_data(p, c->info, c->info_len, c->info_len);
+	send_end(p);
+	recv_n(p, H_PORT0, 1);
+	creq = nrecv++;
+	if (!c->decided)
+		return;
+	u8(p, OP_ACCEPT);
+	u8(p, kept_index(creq, nrecv));
+	if (!c->accepted) {
+		u8(p, 0);		/* reject */
+		u16(p, 0);
+		return;
+	}
+	u8(p, c->view ? 1 | 4 | 8 | 0x10 : 1 | 0x10);
+	u16(p, 0);			/* reply information */
+	u8(p, (unsigned)c->ctx);	/* PortContext 0x1000 + ctx */
+	u8(p, 0);			/* complete */
+	if (c->died) {
+		send_begin(p, k, LPC_OP_TERMREG, 0, 0);
+		tid_main(p);
+		tid_zero(p);
+		id_lit(p, 0);
+		aux_lit(p, 0);
+		arg_u64(p, 123456789);
+		arg_zero(p);
+		body_bytes(p, 0);
+		send_end(p);
+	}
+	for (unsigned i = 0; i < c->nev; i++) {
+		const struct conv_ev *e = &c->ev[i];
+		static const unsigned ops[] = {
+			[LPC_REQUEST] = LPC_OP_REQUEST,
+			[LPC_DATAGRAM] = LPC_OP_DATAGRAM,
+			[LPC_EXCEPTION] = LPC_OP_EXCEPTION,
+		};
+
+		serial[i] = -1;
+		switch (e->kind) {
+		case LPC_REQUEST:
+		case LPC_DATAGRAM:
+		case LPC_EXCEPTION:
+			send_begin(p, k, ops[e->kind], 0, 0);
+			tid_of(p, c, e->tid);
+			tid_zero(p);
+			id_lit(p, e->msgid ? e->msgid : 1);
+			aux_lit(p, 0);
+			arg_zero(p);
+			arg_zero(p);
+			msg_rec(p, e, 0);
+			send_end(p);
+			recv_n(p, H_PORT0, 1);
+			serial[i] = nrecv++;
+			break;
+		case LPC_REPLY: {
+			int req = -1, idx;
+
+			/* The request it answers: the same MessageId, else
+			 * (a wrong one) the thread's last request. */
+			for (unsigned j = 0; j < i; j++)
+				if (c->ev[j].kind == LPC_REQUEST &&
+				    c->ev[j].msgid == e->msgid)
+					req = (int)j;
+			for (unsigned j = 0; req < 0 && j < i; j++)
+				if (c->ev[j].kind == LPC_REQUEST &&
+				    c->ev[j].tid == e->tid)
+					req = (int)j;
+			if (req < 0 ||
+			    (idx = kept_index(serial[req], nrecv)) < 0)
+				break;
+			u8(p, OP_REPLY);
+			u8(p, H_PORT0);
+			u8(p, idx);
+			u8(p, 0);	/* the request's ClientId */
+			msg_rec(p, e, c->ev[req].msgid == e->msgid ? 0
+								    : e->msgid);
+			break;
+		}
+		case LPC_CLIENT_DIED:
+			send_begin(p, k, LPC_OP_DIED, 0, 0);
+			tid_main(p);
+			tid_zero(p);
+			id_lit(p, e->msgid ? e->msgid : 1);
+			aux_lit(p, 0);
+			arg_u64(p, 123456789);
+			arg_zero(p);
+			body_bytes(p, 0);
+			send_end(p);
+			recv_n(p, H_PORT0, 1);
+			serial[i] = nrecv++;
+			break;
+		case LPC_PORT_CLOSED:
+			u8(p, OP_SHUT);
+			u8(p, k);	/* shutdown(SHUT_WR): the hangup */
+			recv_n(p, H_PORT0, 1);
+			serial[i] = nrecv++;
+			break;
+		}
+	}
+}
+
+/* A file name part from a command name. */
+static void name_part(char *out, size_t cap, const char *s)
+{
+	size_t n = 0;
+
+	for (; *s && n + 1 < cap; s++)
+		out[n++] = (*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+					   (*s >= '0' && *s <= '9') || *s == '-'
+				   ? *s
+				   : '_';
+	if (!n)
+		out[n++] = 'x';
+	out[n] = 0;
+}
+
+static int from_ndjson(const char *path, const char *dir)
+{
+	static struct conv convs[MAXCONV];
+	struct nd_rec *r;
+	size_t n;
+	unsigned nconv = 0, written = 0;
+	int bad = 0;
+
+	r = nd_load(path, &n, "seeds-header");
+	mkdir(dir, 0755);
+	for (size_t i = 0; i < n; i++) {
+		const struct nd_rec *x = &r[i];
+		struct conv *c = NULL;
+
+		if (strcmp(x->provider, "lpc"))
+			continue;
+		if (!strcmp(x->probe, "receive") && x->has_payload &&
+		    x->type == LPC_CONNECTION_REQUEST) {
+			if (nconv == MAXCONV)
+				continue;
+			c = &convs[nconv++];
+			memset(c, 0, sizeof(*c));
+			c->spid = x->pid;
+			c->cpid = x->client_pid;
+			c->ctid = x->client_tid;
+			c->cmsgid = (uint32_t)x->msgid;
+			name_part(c->server, sizeof(c->server), x->comm);
+			c->info = x->payload + HDR;
+			c->info_len = x->npayload > HDR
+					      ? (unsigned)(x->npayload - HDR)
+					      : 0;
+			if (x->data_len >= 0 && (uint64_t)x->data_len < c->info_len)
+				c->info_len = (unsigned)x->data_len;
+			c->view = nd_get(x->payload, x->npayload, 32, 8);
+			continue;
+		}
+		if (!strcmp(x->probe, "accept")) {
+			for (unsigned j = nconv; j-- > 0;)
+				if (convs[j].spid == x->pid &&
+				    convs[j].cmsgid == (uint32_t)x->msgid &&
+				    convs[j].cpid == x->client_pid &&
+				    !convs[j].decided) {
+					convs[j].decided = true;
+					convs[j].accepted = x->accepted;
+					convs[j].ctx = x->context;
+					break;
+				}
+			continue;
+		}
+		if (!x->has_payload || x->npayload < HDR ||
+		    (strcmp(x->probe, "receive") && strcmp(x->probe, "reply")))
+			continue;
+		/* The connection: the server's, the client's process, and
+		 * for a receive its PortContext, for a reply a thread that
+		 * made a request on it. */
+		for (unsigned j = nconv; j-- > 0 && !c;) {
+			struct conv *t = &convs[j];
+
+			if (t->spid != x->pid || t->cpid != x->client_pid ||
+			    !t->accepted)
+				continue;
+			if (x->probe[2] == 'c') {	/* receive */
+				if (t->ctx == x->context)
+					c = t;
+				continue;
+			}
+			for (unsigned e = 0; e < t->nev; e++)
+				if (t->ev[e].kind == LPC_REQUEST &&
+				    t->ev[e].tid == x->client_tid)
+					c = t;
+		}
+		if (!c || c->nev == MAXEV)
+			continue;
+		{
+			struct conv_ev *e = &c->ev[c->nev];
+			int type = x->probe[2] == 'c' ? (int)x->type : LPC_REPLY;
+
+			if (type != LPC_REQUEST && type != LPC_DATAGRAM &&
+			    type != LPC_EXCEPTION && type != LPC_REPLY &&
+			    type != LPC_PORT_CLOSED && type != LPC_CLIENT_DIED)
+				continue;
+			e->kind = type;
+			e->msgid = (uint32_t)x->msgid;
+			e->tid = x->client_tid;
+			e->dl = (unsigned)nd_get(x->payload, x->npayload, 0, 2);
+			e->tl = (unsigned)nd_get(x->payload, x->npayload, 2, 2);
+			e->data = x->payload + HDR;
+			e->ndata = (unsigned)(x->npayload - HDR);
+			if (type == LPC_CLIENT_DIED)
+				c->died = true;
+			c->nev++;
+		}
+	}
+	for (unsigned j = 0; j < nconv; j++) {
+		static struct prog p;
+		char name[96];
+
+		emit_conv(&p, &convs[j]);
+		snprintf(name, sizeof(name), "rec-conn-%s-%u", convs[j].server,
+			 j);
+		bad |= save(dir, name, &p);
+		written += !bad;
+	}
+	fprintf(stderr, "seeds-header: %s: %zu records, %u connections, %u "
+		"seeds in %s\n", path, n, nconv, written, dir);
+	free(r);
+	return bad ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *dir, *regdir;
 	struct prog p;
 	int bad = 0;
 
+	if (argc == 4 && !strcmp(argv[1], "--from-ndjson"))
+		return from_ndjson(argv[2], argv[3]);
 	if (argc != 2 && argc != 3) {
-		fprintf(stderr, "usage: %s OUTDIR [REGRESSIONDIR]\n", argv[0]);
+		fprintf(stderr, "usage: %s OUTDIR [REGRESSIONDIR]\n"
+				"       %s --from-ndjson RECORDING OUTDIR\n",
+			argv[0], argv[0]);
 		return 2;
 	}
 	dir = argv[1];
