@@ -6,9 +6,11 @@
  * Chappell's dispatch-table pages for the others).
  */
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "profile.h"
+#include "status_names.h"
 
 static const struct csr_profile *must_find(const char *name)
 {
@@ -302,4 +304,39 @@ Test(csr_profile, server_call_flags)
 	cr_expect(win7->dlls[1].apis[0x18].server_call_ok);
 	cr_expect_not(win7->dlls[1].apis[0x02].server_call_ok);
 	cr_expect(nt4->dlls[3].apis[2].server_call_ok); /* InitSoundDriver */
+}
+
+/* Every NTSTATUS the public headers define has its name in the table
+ * lpctrace and csrcall print with (the headers are read from the
+ * checkout, where make test runs). */
+Test(csr_profile, every_public_status_has_a_name)
+{
+	static const char *const headers[] = { "include/lpc/lpc.h",
+					       "include/lpc/csr.h" };
+	int checked = 0;
+
+	for (size_t i = 0; i < sizeof(headers) / sizeof(headers[0]); i++) {
+		FILE *f = fopen(headers[i], "r");
+		char line[512], name[128];
+		unsigned long value;
+
+		if (!f)
+			cr_skip_test("%s not found: not run from the checkout",
+				     headers[i]);
+		while (fgets(line, sizeof(line), f)) {
+			if (sscanf(line, "#define %127s ((NTSTATUS)%lxL)", name,
+				   &value) != 2 ||
+			    (strncmp(name, "STATUS_", 7) &&
+			     strncmp(name, "DBG_", 4)))
+				continue;
+			const char *got = csr_status_name((NTSTATUS)value);
+
+			/* (two names for one value: either will do) */
+			cr_expect(got != NULL, "%s (0x%08lx) has no name", name,
+				  value);
+			checked++;
+		}
+		fclose(f);
+	}
+	cr_assert_gt(checked, 50, "only %d statuses found", checked);
 }
