@@ -48,7 +48,7 @@ static struct lpc_dbg_table *table_create(uint64_t root_dev,
 	/* A forked child would share the parent's slots: it makes its own. */
 	madvise(tb, sizeof(*tb), MADV_DONTFORK);
 	memcpy(tb->magic, LPC_DBG_MAGIC, sizeof(LPC_DBG_MAGIC));
-	tb->version = 1;
+	tb->version = 2;
 	tb->slot_size = sizeof(struct lpc_dbg_thread);
 	tb->nslots = LPC_DBG_SLOTS;
 	tb->pid = (uint32_t)lpc_sys_pid();
@@ -159,6 +159,18 @@ void lpc_dbg_received(struct lpc_thread *t, const struct lpc_domain *d,
 	if (!s)
 		return;
 	write_begin(s);
+	if (s->recv_msgid) {
+		/* It had not replied to the one it held: keep it aside, with
+		 * what its reply to it got if it tried (NT forgets it). */
+		memmove(&s->prev[1], &s->prev[0],
+			sizeof(s->prev) - sizeof(s->prev[0]));
+		s->prev[0].msgid = s->recv_msgid;
+		s->prev[0].status = s->reply_msgid == s->recv_msgid
+					    ? s->reply_status : 0;
+		s->prev[0].client_pid = s->recv_client_pid;
+		s->prev[0].client_tid = s->recv_client_tid;
+		s->prev[0].since = s->recv_since;
+	}
 	s->recv_msgid = msgid;
 	s->recv_type = type;
 	s->recv_client_pid = client_pid;
@@ -173,14 +185,29 @@ void lpc_dbg_received(struct lpc_thread *t, const struct lpc_domain *d,
 	write_end(s);
 }
 
-void lpc_dbg_replied(struct lpc_thread *t, uint32_t msgid)
+void lpc_dbg_replied(struct lpc_thread *t, uint32_t msgid,
+		     uint32_t client_pid, uint32_t client_tid, uint32_t status)
 {
 	struct lpc_dbg_thread *s = t->dbg;
 
-	if (!s || s->recv_msgid != msgid)
+	if (!s)
 		return;
 	write_begin(s);
-	s->recv_msgid = 0;
+	s->reply_msgid = msgid;
+	s->reply_status = status;
+	s->reply_client_pid = client_pid;
+	s->reply_client_tid = client_tid;
+	s->reply_at = mono_ns();
+	if (status == 0 && s->recv_msgid == msgid)
+		s->recv_msgid = 0;
+	for (unsigned i = 0; msgid && i < LPC_DBG_PREV; i++) {
+		if (s->prev[i].msgid != msgid)
+			continue;
+		if (status == 0)
+			s->prev[i].msgid = 0;
+		else
+			s->prev[i].status = status;
+	}
 	write_end(s);
 }
 

@@ -478,7 +478,10 @@ void lpc_dbg_wait_end(struct lpc_thread *t);
 void lpc_dbg_received(struct lpc_thread *t, const struct lpc_domain *d,
 		      uint32_t type, uint32_t msgid, uint32_t client_pid,
 		      uint32_t client_tid);
-void lpc_dbg_replied(struct lpc_thread *t, uint32_t msgid);
+/* A reply attempt by t naming msgid and that ClientId; status its
+ * NTSTATUS (0 delivered). */
+void lpc_dbg_replied(struct lpc_thread *t, uint32_t msgid,
+		     uint32_t client_pid, uint32_t client_tid, uint32_t status);
 void lpc_dbg_thread_exit(struct lpc_thread *t);
 void lpc_dbg_atfork_child(struct lpc_thread *t);
 extern struct lpc_domain *lpc_domains;

@@ -352,16 +352,18 @@ out:
 	return r;
 }
 
-/* A reply, matched to its requester (status 0) or refused: lpc:reply. */
-static int reply(struct lpc_port *p, struct lpc_thread *t,
-		 const PORT_MESSAGE *u, bool wait_again, bool defer)
+/* A reply attempt, delivered (r 0) or refused: lpc:reply, and the
+ * thread's published last reply (dbg.c). */
+static void reply_done(struct lpc_port *p, struct lpc_thread *t,
+		       const PORT_MESSAGE *u, int r)
 {
-	int r = reply_core(p, t, u, wait_again, defer);
+	const PORT_MESSAGE *h = cap_hdr(t);
 
-	if (r == 0)
-		lpc_dbg_replied(t, cap_hdr(t)->MessageId);
+	lpc_dbg_replied(t, h->MessageId,
+			(uint32_t)(uintptr_t)h->ClientId.UniqueProcess,
+			(uint32_t)(uintptr_t)h->ClientId.UniqueThread,
+			(uint32_t)lpc_status(r));
 	if (LPC_PROBE_ENABLED(lpc, reply)) {
-		const PORT_MESSAGE *h = cap_hdr(t);
 		long id = h->MessageId, cb = h->CallbackId;
 		long pid = (long)(uintptr_t)h->ClientId.UniqueProcess;
 		long tid = (long)(uintptr_t)h->ClientId.UniqueThread;
@@ -369,6 +371,31 @@ static int reply(struct lpc_port *p, struct lpc_thread *t,
 		long st = (long)lpc_status(r);
 
 		STAP_PROBEV(lpc, reply, p, id, cb, pid, tid, dl, u, st);
+	}
+}
+
+/* A reply, matched to its requester (status 0) or refused. */
+static int reply(struct lpc_port *p, struct lpc_thread *t,
+		 const PORT_MESSAGE *u, bool wait_again, bool defer)
+{
+	int r = reply_core(p, t, u, wait_again, defer);
+
+	reply_done(p, t, u, r);
+	return r;
+}
+
+/* A reply refused by the checks made before the handle is referenced
+ * (spec 3.3: lengths, MessageId 0): reported like any refused reply, on
+ * the port of the handle if it names one (the status stays the
+ * check's). */
+static int reply_refused(HANDLE hp, struct lpc_thread *t,
+			 const PORT_MESSAGE *u, int r)
+{
+	struct lpc_port *p;
+
+	if (lpc_port_get(hp, &p) == 0) {
+		reply_done(p, t, u, r);
+		lpc_obj_unref(p);
 	}
 	return r;
 }
@@ -686,7 +713,7 @@ static int reply_port(HANDLE hp, PORT_MESSAGE *u)
 		return -EFAULT;
 	r = lpc_reply_precheck(cap_hdr(t));
 	if (r)
-		return r;
+		return reply_refused(hp, t, u, r);
 	r = lpc_port_get(hp, &p);
 	if (r)
 		return r;
@@ -712,7 +739,7 @@ static int reply_wait_reply(HANDLE hp, PORT_MESSAGE *u)
 		return -EFAULT;
 	r = lpc_reply_precheck(cap_hdr(t));
 	if (r)
-		return r;
+		return reply_refused(hp, t, u, r);
 	r = lpc_port_get(hp, &p);
 	if (r)
 		return r;
@@ -832,7 +859,7 @@ static int reply_wait_receive(HANDLE hp, PVOID *uctx, PORT_MESSAGE *urep,
 			return -EFAULT;
 		r = lpc_reply_precheck(cap_hdr(t));
 		if (r)
-			return r;
+			return reply_refused(hp, t, urep, r);
 	} else {
 		struct lpc_ucopy c[2] = { { urecv, urecv, sizeof(*urecv) },
 					  { uctx, uctx, sizeof(*uctx) } };

@@ -56,12 +56,13 @@ static int read_mem(pid_t pid, uint64_t addr, void *buf, size_t len)
 }
 
 /* A consistent copy of one slot: seq even and unchanged around it. */
-static int read_slot(pid_t pid, uint64_t addr, struct lpc_dbg_thread *out)
+static int read_slot(pid_t pid, uint64_t addr, struct lpc_dbg_thread *out,
+		     size_t size)
 {
 	for (int tries = 0; tries < 8; tries++) {
 		uint32_t seq;
 
-		if (read_mem(pid, addr, out, sizeof(*out)))
+		if (read_mem(pid, addr, out, size))
 			return -1;
 		seq = out->seq;
 		if (seq & 1)
@@ -125,6 +126,18 @@ static int grow(void **v, size_t *cap, size_t n, size_t esz)
 	return 0;
 }
 
+/* A version 1 slot ends at recv_port. */
+#define V1_SLOT (offsetof(struct lpc_dbg_thread, recv_port) + LPC_DBG_NAME_LEN)
+
+static void last_reply(struct snap_reply *r, const struct lpc_dbg_thread *s)
+{
+	r->msgid = s->reply_msgid;
+	r->status = s->reply_status;
+	r->client_pid = s->reply_client_pid;
+	r->client_tid = s->reply_client_tid;
+	r->at = s->reply_at;
+}
+
 static int read_process(struct snapshot *snap, pid_t pid, size_t *caps)
 {
 	struct lpc_dbg_table hdr;
@@ -140,7 +153,7 @@ static int read_process(struct snapshot *snap, pid_t pid, size_t *caps)
 	if (r)
 		return r;
 	if (memcmp(hdr.magic, LPC_DBG_MAGIC, sizeof(LPC_DBG_MAGIC)) ||
-	    hdr.version != 1 || hdr.slot_size < sizeof(struct lpc_dbg_thread) ||
+	    hdr.version < 1 || hdr.slot_size < V1_SLOT ||
 	    hdr.nslots == 0 || hdr.nslots > 65536)
 		return -EPROTO;
 	/* dev and ino folded: equal for one directory, 0 when unknown. */
@@ -158,11 +171,16 @@ static int read_process(struct snapshot *snap, pid_t pid, size_t *caps)
 		struct lpc_dbg_thread s;
 		uint64_t at = base + hsz + (uint64_t)i * hdr.slot_size;
 
+		/* A version 1 slot is shorter: the rest reads as zero. */
+		memset(&s, 0, sizeof(s));
 		memcpy(&s, (uint8_t *)slots + (size_t)i * hdr.slot_size,
-		       sizeof(s));
+		       hdr.slot_size < sizeof(s) ? hdr.slot_size : sizeof(s));
 		if (!s.tid)
 			continue;
-		if ((s.seq & 1) && read_slot(pid, at, &s))
+		if ((s.seq & 1) &&
+		    read_slot(pid, at, &s,
+			      hdr.slot_size < sizeof(s) ? hdr.slot_size
+							: sizeof(s)))
 			continue;
 		if (s.wait_kind != LPC_DBG_WAIT_NONE &&
 		    !grow((void **)&snap->waits, &caps[0], snap->nwaits,
@@ -198,6 +216,33 @@ static int read_process(struct snapshot *snap, pid_t pid, size_t *caps)
 			h->v.type = s.recv_type;
 			h->ns = ns;
 			nt_name(s.recv_port, LPC_DBG_NAME_LEN, h->port);
+			last_reply(&h->last, &s);
+		}
+		/* Requests it received before the one it holds and never
+		 * answered: a waiter's message may be one of them. */
+		for (int k = 0; k < LPC_DBG_PREV; k++) {
+			const struct lpc_dbg_prev *pv = &s.prev[k];
+			struct snap_held *h;
+
+			if (!pv->msgid || grow((void **)&snap->held, &caps[1],
+					       snap->nheld,
+					       sizeof(*snap->held)))
+				continue;
+			h = &snap->held[snap->nheld++];
+			memset(h, 0, sizeof(*h));
+			h->msgid = pv->msgid;
+			h->v.since = pv->since;
+			h->v.pid = (uint32_t)pid;
+			h->v.tid = s.tid;
+			h->v.client_pid = pv->client_pid;
+			h->v.client_tid = pv->client_tid;
+			h->v.type = 1;	/* LPC_REQUEST (or an exception) */
+			h->ns = ns;
+			nt_name(s.recv_port, LPC_DBG_NAME_LEN, h->port);
+			last_reply(&h->last, &s);
+			h->set_aside = true;
+			h->status = pv->status;
+			h->now_msgid = s.recv_msgid;
 		}
 	}
 	free(slots);

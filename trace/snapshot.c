@@ -177,9 +177,17 @@ const struct snap_wait *snapshot__wait_of(const struct snapshot *snap,
 const struct snap_held *snapshot__held(const struct snapshot *snap,
 				       uint32_t msgid, snap_ns ns)
 {
-	for (size_t i = 0; i < snap->nheld; i++)
-		if (snap->held[i].msgid == msgid &&
-		    (!ns || !snap->held[i].ns || snap->held[i].ns == ns))
-			return &snap->held[i];
-	return NULL;
+	const struct snap_held *aside = NULL;
+
+	for (size_t i = 0; i < snap->nheld; i++) {
+		const struct snap_held *h = &snap->held[i];
+
+		if (h->msgid != msgid || (ns && h->ns && h->ns != ns))
+			continue;
+		if (!h->set_aside)
+			return h;
+		if (!aside)
+			aside = h;
+	}
+	return aside;
 }

@@ -24,11 +24,24 @@ struct snap_wait {
 	snap_ns ns;
 };
 
+/* The last reply a thread attempted (published state version 2 only). */
+struct snap_reply {
+	uint32_t msgid;			/* 0: none known */
+	uint32_t status;		/* NTSTATUS */
+	uint32_t client_pid, client_tid;	/* the ClientId it named */
+	uint64_t at;
+};
+
 struct snap_held {
 	uint32_t msgid;
 	struct lpct_held v;
 	snap_ns ns;
 	char port[LPCT_NAME_LEN + 2];	/* NT name it was received on, or "" */
+	/* From published state only (zero from BPF maps): */
+	struct snap_reply last;		/* the holder's last reply attempt */
+	bool set_aside;			/* it received another since */
+	uint32_t status;		/* set aside: its reply's status, or 0 */
+	uint32_t now_msgid;		/* set aside: the one it holds now */
 };
 
 struct snapshot {
@@ -67,7 +80,7 @@ const char *snapshot__comm(struct snapshot *snap, uint32_t pid);
 const struct snap_wait *snapshot__wait_of(const struct snapshot *snap,
 					  uint32_t pid, uint32_t tid);
 /* The server thread holding request msgid in namespace ns (0: any), or
- * NULL. */
+ * NULL; one holding it now before one that set it aside. */
 const struct snap_held *snapshot__held(const struct snapshot *snap,
 				       uint32_t msgid, snap_ns ns);
 

@@ -4,12 +4,15 @@
  * a reply wait: which server thread received its message (or that none
  * has), and what that thread is doing now: receiving again, waiting for a
  * reply of its own (followed; a cycle is a deadlock), busy, sleeping,
- * stopped, or gone, from /proc.
+ * stopped, or gone, from /proc.  Where the process publishes them
+ * (lpcdbg.h version 2), the holder's last reply attempt and the requests
+ * it set aside say where a reply went or why it failed.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "decode.h"
 #include "env.h"
 #include "session.h"
 #include "snapshot.h"
@@ -127,11 +130,124 @@ static void port_servers(const struct snapshot *snap, const char *name,
 	for (size_t i = 0; name && i < snap->nheld; i++) {
 		const struct snap_held *h = &snap->held[i];
 
-		if (!same_ns(h->ns, ns) || strcmp(h->port, name))
+		/* A thread counts once, by the request it holds now. */
+		if (h->set_aside || !same_ns(h->ns, ns) || strcmp(h->port, name))
 			continue;
 		if (!in_chain(seen, nseen, h->v.tid))
 			(*free_servers)++;
 	}
+}
+
+/* "; it holds 12 (3.1 s): 123/456 (S, sleeping in futex_wait_queue)..."
+ * for each thread busy with a request from the port. */
+static void print_busy(struct snapshot *snap, FILE *f, const char *name,
+		       snap_ns ns, const uint32_t *seen, int nseen)
+{
+	int n = 0;
+
+	for (size_t i = 0; name && i < snap->nheld; i++) {
+		const struct snap_held *h = &snap->held[i];
+		char sbuf[160];
+		const char *st;
+
+		if (h->set_aside || !same_ns(h->ns, ns) ||
+		    strcmp(h->port, name) || in_chain(seen, nseen, h->v.tid))
+			continue;
+		st = thread_state(h->v.pid, h->v.tid, sbuf, sizeof(sbuf));
+		fprintf(f, "       busy: %u/%u holds message %u (%.3f s): %s\n",
+			h->v.pid, h->v.tid, h->msgid, secs(snap, h->v.since),
+			st ? st : "gone");
+		if (++n == 8)
+			break;
+	}
+}
+
+/* The one thread busy with a request from port, outside the chain. */
+static const struct snap_held *only_busy(const struct snapshot *snap,
+					 const char *name, snap_ns ns,
+					 const uint32_t *seen, int nseen)
+{
+	for (size_t i = 0; name && i < snap->nheld; i++) {
+		const struct snap_held *h = &snap->held[i];
+
+		if (!h->set_aside && same_ns(h->ns, ns) &&
+		    !strcmp(h->port, name) && !in_chain(seen, nseen, h->v.tid))
+			return h;
+	}
+	return NULL;
+}
+
+static const char *status_str(uint32_t st, char *buf, size_t len)
+{
+	const char *n = decode__status_name((int32_t)st);
+
+	if (n)
+		return n;
+	snprintf(buf, len, "0x%08x", st);
+	return buf;
+}
+
+/* The holder received msgid, did not reply, and went back to receiving:
+ * what its last reply attempt says about where the answer went. */
+static void print_lost(struct snapshot *snap, FILE *f,
+		       const struct snap_held *h)
+{
+	const struct snap_reply *l = &h->last;
+	char b[16];
+
+	if (!l->msgid || l->at < h->v.since) {
+		fprintf(f, "it is receiving again without having replied (the "
+			"reply is lost or was sent to the wrong client)\n");
+		return;
+	}
+	if (l->msgid == h->msgid && l->status) {
+		fprintf(f, "it is receiving again: its reply to it FAILED "
+			"%.3f s ago with %s and was never sent\n",
+			secs(snap, l->at), status_str(l->status, b, sizeof(b)));
+		return;
+	}
+	fprintf(f, "it is receiving again without having replied: its last "
+		"reply (%.3f s ago, %s) named message %u of %u/%u instead; the "
+		"answer meant for this client went to the wrong one\n",
+		secs(snap, l->at), status_str(l->status, b, sizeof(b)),
+		l->msgid, l->client_pid, l->client_tid);
+}
+
+/* The holder received msgid, then received another without replying. */
+static void print_set_aside(struct snapshot *snap, FILE *f,
+			    const struct snap_held *h)
+{
+	const struct snap_wait *now = snapshot__wait_of(snap, h->v.pid,
+							  h->v.tid);
+	char b[16], sbuf[160];
+	const char *st;
+
+	fprintf(f, "    -> message %u was received by %u/%u (%s) %.3f s ago, "
+		"never answered: ", h->msgid, h->v.pid, h->v.tid,
+		snapshot__comm(snap, h->v.pid), secs(snap, h->v.since));
+	if (h->status)
+		fprintf(f, "its reply to it FAILED with %s; ",
+			status_str(h->status, b, sizeof(b)));
+	else if (h->last.msgid && h->last.at >= h->v.since)
+		fprintf(f, "its last reply named message %u of %u/%u (%s); ",
+			h->last.msgid, h->last.client_pid, h->last.client_tid,
+			status_str(h->last.status, b, sizeof(b)));
+	fprintf(f, "it has since received ");
+	if (h->now_msgid)
+		fprintf(f, "message %u, which it holds", h->now_msgid);
+	else
+		fprintf(f, "other requests");
+	if (now && now->w.kind == LPCT_W_RECEIVE) {
+		fprintf(f, ", and is receiving again\n");
+		return;
+	}
+	if (now && now->w.kind == LPCT_W_REPLY) {
+		fprintf(f, ", and waits for the reply to message %u\n",
+			now->w.msgid);
+		return;
+	}
+	st = thread_state(h->v.pid, h->v.tid, sbuf, sizeof(sbuf));
+	fprintf(f, " (now %s)\n", st ? st : "gone");
 }
 
 /* Follows "waits for message M, held by T, which waits for ..." */
@@ -165,9 +281,35 @@ static void explain(struct snapshot *snap, FILE *f, const struct snap_wait *w)
 					"%s is in this chain, waiting for a "
 					"reply that needs %s\n", port, port);
 			} else if (r == 0) {
+				const struct snap_held *b;
+
 				fprintf(f, ": no thread is receiving on %s "
 					"(all busy, stuck, or the server is not "
 					"serving the port)\n", port);
+				print_busy(snap, f, port, w->ns, seen, depth);
+				/* One thread serves the port and waits for a
+				 * reply itself: the request waits for that
+				 * wait, which is followed (a crossed
+				 * deadlock closes through it). */
+				b = busy == 1 ? only_busy(snap, port, w->ns,
+							  seen, depth)
+					      : NULL;
+				next = b ? snapshot__wait_of(snap, b->v.pid,
+							     b->v.tid)
+					 : NULL;
+				if (next && next->w.kind == LPCT_W_REPLY &&
+				    depth < MAX_CHAIN) {
+					fprintf(f, "    -> %u/%u, the one "
+						"thread busy serving %s, "
+						"waits for the reply to "
+						"message %u on %s (%.3f s)\n",
+						b->v.pid,
+						b->v.tid, port, next->w.msgid,
+						name_or(wait_port(snap, next)),
+						secs(snap, next->w.since));
+					w = next;
+					continue;
+				}
 			} else {
 				fprintf(f, ": %d thread%s receiving on %s; "
 					"if %s not running, it cannot take "
@@ -175,6 +317,10 @@ static void explain(struct snapshot *snap, FILE *f, const struct snap_wait *w)
 					r == 1 ? " is" : "s are", port,
 					r == 1 ? "it is" : "they are");
 			}
+			return;
+		}
+		if (h->set_aside) {
+			print_set_aside(snap, f, h);
 			return;
 		}
 		fprintf(f, "    -> message %u held by %u/%u (%s) for %.3f s: ",
@@ -195,9 +341,7 @@ static void explain(struct snapshot *snap, FILE *f, const struct snap_wait *w)
 			continue;
 		}
 		if (next && next->w.kind == LPCT_W_RECEIVE) {
-			fprintf(f, "it is receiving again without having "
-				"replied (the reply is lost or was sent to "
-				"the wrong client)\n");
+			print_lost(snap, f, h);
 			return;
 		}
 		st = thread_state(h->v.pid, h->v.tid, sbuf, sizeof(sbuf));

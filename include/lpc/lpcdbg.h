@@ -18,7 +18,9 @@
  * if seq was even and unchanged around it.
  *
  * This is an ABI: fields are only ever added at the end of a slot, and
- * slot_size says how big a slot is.
+ * slot_size says how big a slot is.  Version 1 ends at recv_port;
+ * version 2 adds the last reply and the requests set aside (a reader of
+ * a version 1 table takes them as zero).
  */
 #ifndef LPC_LPCDBG_H
 #define LPC_LPCDBG_H
@@ -29,6 +31,7 @@
 #define LPC_DBG_MAPPING		"/memfd:lpc-threads"
 #define LPC_DBG_SLOTS		1024
 #define LPC_DBG_NAME_LEN	48
+#define LPC_DBG_PREV		4
 
 /* wait_kind values (lpc:wait_begin's kind). */
 enum {
@@ -57,11 +60,36 @@ struct lpc_dbg_thread {
 	uint32_t recv_client_tid;
 	uint64_t recv_since;		/* CLOCK_MONOTONIC ns */
 	char recv_port[LPC_DBG_NAME_LEN];
+	/* Version 2.  The last reply the thread attempted (NtReplyPort, or
+	 * the reply half of NtReplyWaitReceivePort / NtReplyWaitReplyPort),
+	 * delivered or refused: the MessageId and ClientId its message named
+	 * and the NTSTATUS it got.  reply_msgid 0: none yet.  NT keeps no
+	 * such record; it tells a reply that failed, or that named another
+	 * request, from one never sent. */
+	uint32_t reply_msgid;
+	uint32_t reply_status;
+	uint32_t reply_client_pid;
+	uint32_t reply_client_tid;
+	uint64_t reply_at;		/* CLOCK_MONOTONIC ns */
+	/* Requests it set aside: it received another before replying to
+	 * them (NT overwrites LpcReceivedMessageId and forgets them).  Newest
+	 * first; msgid 0 is an unused entry.  status: what its last reply
+	 * naming that MessageId got (0: it never tried).  An entry goes when
+	 * this thread replies to it; a reply by another thread does not
+	 * clear it, so an entry only means something while its client still
+	 * waits for that MessageId. */
+	struct lpc_dbg_prev {
+		uint32_t msgid;
+		uint32_t status;
+		uint32_t client_pid;
+		uint32_t client_tid;
+		uint64_t since;		/* when it was received */
+	} prev[LPC_DBG_PREV];
 };
 
 struct lpc_dbg_table {
 	char magic[16];			/* LPC_DBG_MAGIC */
-	uint32_t version;		/* 1 */
+	uint32_t version;		/* 2 (1: slots end at recv_port) */
 	uint32_t slot_size;		/* sizeof(struct lpc_dbg_thread) */
 	uint32_t nslots;		/* LPC_DBG_SLOTS */
 	uint32_t pid;			/* the owner (a forked child remakes it) */
