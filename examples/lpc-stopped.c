@@ -1108,12 +1108,10 @@ static int demo(bool use_ptrace, int stop_ms)
 	printf("debugger: the reply is queued, unread, in the client's "
 	       "socket (client_queued)\n");
 	run_lpctrace(waits, pids, 2, out, sizeof(out));
-	if (strstr(out, "no server thread has received"))
-		printf("debugger: (lpctrace waits cannot see a reply in "
-		       "flight: message %u is answered, but\n"
-		       "  the stopped client has not read the answer, so "
-		       "it still waits and nobody holds %u)\n", msgid,
-		       msgid);
+	printf("debugger: lpctrace waits knows message %u was answered (the "
+	       "server's published\n"
+	       "  last reply): the answer waits for the stopped client to "
+	       "run and read it\n", msgid);
 	sleep_until(t_stop + stop_ms / 1000.0);
 	resume_client(&dbg, cli);
 	if (read_byte(done[0], BOUND_MS) != '2') {
@@ -1143,13 +1141,10 @@ static int demo(bool use_ptrace, int stop_ms)
 	       "callback (a reply wait on\n"
 	       "  message %u); the client that must answer is STOPPED and "
 	       "has not even read it.\n", tid, msgid);
-	if (strstr(out, "DEADLOCK"))
-		printf("debugger: (lpctrace waits takes the callback for a "
-		       "DEADLOCK: the callback reuses\n"
-		       "  MessageId %u, so the chain comes back to the "
-		       "server thread; it ends at the\n"
-		       "  stopped client instead, and resuming it ends the "
-		       "wait)\n", msgid);
+	printf("debugger: lpctrace waits follows the callback to the client "
+	       "thread that must\n"
+	       "  answer it, and shows it STOPPED: that is where the chain "
+	       "ends, not a deadlock.\n");
 	sleep_until(t_stop + stop_ms / 1000.0 - 0.1);
 	printf("debugger: %.1f s later the server thread still waits: "
 	       "NtRequestWaitReplyPort has no timeout\n",

@@ -201,6 +201,17 @@ static int read_process(struct snapshot *snap, pid_t pid, size_t *caps)
 			add_name(snap, (uint32_t)pid, s.wait_queue,
 				 s.wait_port, &caps[2]);
 		}
+		if (s.reply_msgid &&
+		    !grow((void **)&snap->repliers, &caps[3], snap->nrepliers,
+			  sizeof(*snap->repliers))) {
+			struct snap_replier *rp =
+				&snap->repliers[snap->nrepliers++];
+
+			rp->pid = (uint32_t)pid;
+			rp->tid = s.tid;
+			rp->ns = ns;
+			last_reply(&rp->last, &s);
+		}
 		if (s.recv_msgid &&
 		    !grow((void **)&snap->held, &caps[1], snap->nheld,
 			  sizeof(*snap->held))) {
@@ -257,7 +268,7 @@ bool snapshot__publishes(pid_t pid)
 struct snapshot *snapshot__from_tables(pid_t only, int *nprocs, int *denied)
 {
 	struct snapshot *snap = calloc(1, sizeof(*snap));
-	size_t caps[3] = { 0, 0, 0 };
+	size_t caps[4] = { 0, 0, 0, 0 };
 	struct dirent *de;
 	DIR *d;
 

@@ -112,6 +112,7 @@ void snapshot__free(struct snapshot *snap)
 {
 	if (!snap)
 		return;
+	free(snap->repliers);
 	free(snap->ports);
 	free(snap->waits);
 	free(snap->held);
@@ -171,6 +172,19 @@ const struct snap_wait *snapshot__wait_of(const struct snapshot *snap,
 	for (size_t i = 0; i < snap->nwaits; i++)
 		if (snap->waits[i].w.tid == tid && snap->waits[i].w.pid == pid)
 			return &snap->waits[i];
+	return NULL;
+}
+
+const struct snap_replier *snapshot__answered(const struct snapshot *snap,
+					      uint32_t msgid, snap_ns ns)
+{
+	for (size_t i = 0; i < snap->nrepliers; i++) {
+		const struct snap_replier *r = &snap->repliers[i];
+
+		if (r->last.msgid == msgid && r->last.status == 0 &&
+		    (!ns || !r->ns || r->ns == ns))
+			return r;
+	}
 	return NULL;
 }
 

@@ -44,7 +44,17 @@ struct snap_held {
 	uint32_t now_msgid;		/* set aside: the one it holds now */
 };
 
+/* A thread's last reply attempt, for every thread that made one
+ * (published state version 2 only). */
+struct snap_replier {
+	uint32_t pid, tid;
+	snap_ns ns;
+	struct snap_reply last;
+};
+
 struct snapshot {
+	struct snap_replier *repliers;
+	size_t nrepliers;
 	struct snap_port *ports;
 	size_t nports;
 	struct snap_wait *waits;
@@ -81,6 +91,10 @@ const struct snap_wait *snapshot__wait_of(const struct snapshot *snap,
 					  uint32_t pid, uint32_t tid);
 /* The server thread holding request msgid in namespace ns (0: any), or
  * NULL; one holding it now before one that set it aside. */
+/* The thread whose last reply delivered message msgid (status 0), or
+ * NULL: a reply the waiter has not read yet. */
+const struct snap_replier *snapshot__answered(const struct snapshot *snap,
+					      uint32_t msgid, snap_ns ns);
 const struct snap_held *snapshot__held(const struct snapshot *snap,
 				       uint32_t msgid, snap_ns ns);
 

@@ -251,6 +251,63 @@ static void print_set_aside(struct snapshot *snap, FILE *f,
 }
 
 /* Follows "waits for message M, held by T, which waits for ..." */
+/*
+ * A callback on the request h holds: a thread of the holder's process
+ * (the holder itself, or another one given the message) in a reply wait
+ * for h's own MessageId.  hw: the holder's wait, or NULL.
+ */
+static const struct snap_wait *callback_wait(const struct snapshot *snap,
+					     const struct snap_held *h,
+					     const struct snap_wait *hw)
+{
+	if (hw && hw->w.kind == LPCT_W_REPLY && hw->w.msgid == h->msgid)
+		return hw;
+	for (size_t i = 0; i < snap->nwaits; i++) {
+		const struct snap_wait *x = &snap->waits[i];
+
+		if (x->w.kind == LPCT_W_REPLY && x->w.msgid == h->msgid &&
+		    x->w.pid == h->v.pid && x->w.tid != h->v.client_tid &&
+		    same_ns(x->ns, h->ns))
+			return x;
+	}
+	return NULL;
+}
+
+/*
+ * A thread of the server (hw) waits for a reply to the message M that h
+ * holds: it called the client of M back.  The client's thread takes the callback in its own
+ * wait for M's reply and answers it; until then the chain ends there,
+ * at whatever that thread is doing.
+ */
+static void print_callback(FILE *f, const struct snapshot *snap,
+			   const struct snap_held *h,
+			   const struct snap_wait *hw,
+			   const struct snap_wait *w)
+{
+	uint32_t cpid = h->v.client_pid, ctid = h->v.client_tid;
+	const struct snap_wait *cw = snapshot__wait_of(snap, cpid, ctid);
+	char sbuf[160];
+	const char *st = thread_state(cpid, ctid, sbuf, sizeof(sbuf));
+
+	if (hw->w.tid == h->v.tid)
+		fprintf(f, "it called the client back on it (a callback, "
+			"%.3f s): ", secs(snap, hw->w.since));
+	else
+		fprintf(f, "%u/%u called the client back on it (a callback, "
+			"%.3f s): ", hw->w.pid, hw->w.tid,
+			secs(snap, hw->w.since));
+	fprintf(f, "the answer must come from %u/%u", cpid, ctid);
+	if (!st)
+		fprintf(f, ", which is gone\n");
+	else if (cw && cw->w.kind == LPCT_W_REPLY &&
+		 cw->w.msgid == h->msgid)
+		fprintf(f, "%s, still in its wait for message %u: it has "
+			"not taken the callback yet (%s)\n",
+			cw == w ? " (this thread)" : "", h->msgid, st);
+	else
+		fprintf(f, " (%s)\n", st);
+}
+
 static void explain(struct snapshot *snap, FILE *f, const struct snap_wait *w)
 {
 	uint32_t seen[MAX_CHAIN];
@@ -259,14 +316,28 @@ static void explain(struct snapshot *snap, FILE *f, const struct snap_wait *w)
 	while (w && w->w.kind == LPCT_W_REPLY && depth < MAX_CHAIN) {
 		const struct snap_held *h = snapshot__held(snap, w->w.msgid,
 							   w->ns);
-		const struct snap_wait *next;
+		const struct snap_wait *next, *cb;
 		char sbuf[160];
 		const char *st;
 
 		seen[depth++] = w->w.tid;
 		if (!h) {
 			const char *port = wait_port(snap, w);
+			const struct snap_replier *a =
+				snapshot__answered(snap, w->w.msgid, w->ns);
 			int r, busy;
+
+			if (a && a->last.client_tid == w->w.tid) {
+				/* Answered; the waiter has not read it. */
+				fprintf(f, "    -> message %u was answered by "
+					"%u/%u (%s) %.3f s ago: the reply "
+					"waits, unread, until thread %u runs "
+					"(see its STATE)\n", w->w.msgid,
+					a->pid, a->tid,
+					snapshot__comm(snap, a->pid),
+					secs(snap, a->last.at), w->w.tid);
+				return;
+			}
 
 			port_servers(snap, port, w->ns, seen, depth, &r, &busy);
 			fprintf(f, "    -> no server thread has received "
@@ -326,12 +397,20 @@ static void explain(struct snapshot *snap, FILE *f, const struct snap_wait *w)
 		fprintf(f, "    -> message %u held by %u/%u (%s) for %.3f s: ",
 			w->w.msgid, h->v.pid, h->v.tid,
 			snapshot__comm(snap, h->v.pid), secs(snap, h->v.since));
+		next = snapshot__wait_of(snap, h->v.pid, h->v.tid);
+		cb = callback_wait(snap, h, next);
+		if (cb) {
+			/* A callback (spec 7.2) reuses the request's
+			 * MessageId: the server waits for the client of that
+			 * request to take it and answer, not for itself. */
+			print_callback(f, snap, h, cb, w);
+			return;
+		}
 		if (in_chain(seen, depth, h->v.tid)) {
 			fprintf(f, "DEADLOCK: it waits, directly or not, for "
 				"this very thread\n");
 			return;
 		}
-		next = snapshot__wait_of(snap, h->v.pid, h->v.tid);
 		if (next && next->w.kind == LPCT_W_REPLY) {
 			fprintf(f, "it waits for the reply to message %u on "
 				"%s (%.3f s)\n", next->w.msgid,
