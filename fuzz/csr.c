@@ -285,6 +285,10 @@ static struct {
 	HANDLE api_port;	/* \Windows\ApiPort, for real connections */
 	char api_path[256];
 	uint8_t *server_map;	/* [guard][64 KiB view][guard] */
+	/* The messages csrd works on, each ending where a PROT_NONE page
+	 * starts: a read or write past CSR_API_MESSAGE faults in every
+	 * build, not only under ASan.  [0] the call, [1] capture checks. */
+	CSR_API_MESSAGE *msg[2];
 	uint8_t *client_map;
 	uint8_t shadow[VIEW_MAP];
 	struct fuzz_snapshot snap;
@@ -368,6 +372,14 @@ static void setup(void)
 			     k++)
 				G.apis[p][G.napis[p]++] =
 					(ULONG)(i << 16 | (pr->dlls[i].api_base + k));
+	}
+	for (int i = 0; i < 2; i++) {
+		uint8_t *two = mmap(NULL, 2 * PAGE, PROT_READ | PROT_WRITE,
+				    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+		if (two == MAP_FAILED || mprotect(two + PAGE, PAGE, PROT_NONE))
+			fuzz_hang("message pages");
+		G.msg[i] = (CSR_API_MESSAGE *)(void *)(two + PAGE - MSG_SIZE);
 	}
 	/* The view: a sealed memfd, as libcsr's section is; csrd's mapping
 	 * with a guard page on either side. */
@@ -533,15 +545,15 @@ static void read_query(struct fuzz_in *in, struct query *q)
 static void check_capture(struct fuzz_in *in, const CSR_API_MESSAGE *msg,
 			  struct csr_process *p)
 {
-	CSR_API_MESSAGE m;
+	CSR_API_MESSAGE *const mp = G.msg[1];
 	struct csr_capture cap;
 	uintptr_t cb = (uintptr_t)msg->CsrCaptureData;
 	bool want = ref_capture(p->view_base, p->view_end, msg);
 	NTSTATUS st;
 	uint8_t nq;
 
-	memcpy(&m, msg, sizeof(m));
-	st = csr_capture_arguments(p, &m, &cap);
+	memcpy(mp, msg, sizeof(*mp));
+	st = csr_capture_arguments(p, mp, &cap);
 	FUZZ_CHECK(st == STATUS_SUCCESS || st == STATUS_INVALID_PARAMETER,
 		   "csr_capture_arguments: 0x%08x", (unsigned)st);
 	FUZZ_CHECK(want == (st == STATUS_SUCCESS),
@@ -552,21 +564,21 @@ static void check_capture(struct fuzz_in *in, const CSR_API_MESSAGE *msg,
 		   st == STATUS_SUCCESS ? "accepts" : "refuses",
 		   want ? "accepts" : "refuses");
 	if (st != STATUS_SUCCESS) {
-		FUZZ_CHECK(!memcmp(&m, msg, sizeof(m)),
+		FUZZ_CHECK(!memcmp(mp, msg, sizeof(*mp)),
 			   "a refused capture buffer changed the message");
 		FUZZ_CHECK(!cap.copy, "a refused capture left a copy");
 		nq = fuzz_u8(in) & 7;
 		for (unsigned i = 0; i < nq; i++) {
 			/* Without a capture buffer: only csrd itself. */
-			struct csr_call c = { .srv = S.s, .msg = &m,
+			struct csr_call c = { .srv = S.s, .msg = mp,
 					      .process = p };
 			struct query q;
 			bool r;
 
 			read_query(in, &q);
-			r = csr_validate_buffer(&c, (char *)&m + q.off,
+			r = csr_validate_buffer(&c, (char *)mp + q.off,
 						q.count, q.size);
-			FUZZ_CHECK(r == ref_validate_buffer(&m, q.off, q.count,
+			FUZZ_CHECK(r == ref_validate_buffer(mp, q.off, q.count,
 							    q.size, &cap, false),
 				   "csr_validate_buffer without capture: %d",
 				   r);
@@ -577,7 +589,7 @@ static void check_capture(struct fuzz_in *in, const CSR_API_MESSAGE *msg,
 	FUZZ_CHECK(cap.copy && cap.client == cb && cap.size == rd32((void *)cb) &&
 			   cap.count == rd32((char *)cb + 16),
 		   "capture bookkeeping");
-	FUZZ_CHECK((uintptr_t)m.CsrCaptureData == (uintptr_t)cap.copy &&
+	FUZZ_CHECK((uintptr_t)mp->CsrCaptureData == (uintptr_t)cap.copy &&
 			   (uintptr_t)cap.copy->PreviousCaptureBuffer == cb,
 		   "CsrCaptureData / PreviousCaptureBuffer");
 	FUZZ_CHECK(cap.copy->Size == cap.size &&
@@ -591,7 +603,7 @@ static void check_capture(struct fuzz_in *in, const CSR_API_MESSAGE *msg,
 
 		if (!off)
 			continue;
-		ptr = rd64((char *)&m + off);
+		ptr = rd64((char *)mp + off);
 		FUZZ_CHECK(ptr >= (uintptr_t)cap.copy + CB_HDR + 8 * cap.count &&
 				   ptr + 8 <= (uintptr_t)cap.copy + cap.size,
 			   "rebased pointer at %llu outside the copy",
@@ -603,7 +615,7 @@ static void check_capture(struct fuzz_in *in, const CSR_API_MESSAGE *msg,
 	/* 12.7 on the copy. */
 	nq = fuzz_u8(in) & 7;
 	for (unsigned i = 0; i < nq; i++) {
-		struct csr_call c = { .srv = S.s, .msg = &m, .process = p,
+		struct csr_call c = { .srv = S.s, .msg = mp, .process = p,
 				      .cap = cap };
 		struct query q;
 		size_t off;
@@ -614,28 +626,28 @@ static void check_capture(struct fuzz_in *in, const CSR_API_MESSAGE *msg,
 		count = q.count;
 		size = q.size;
 		if (q.string) {
-			PWSTR *field = (PWSTR *)(void *)((char *)&m + off);
+			PWSTR *field = (PWSTR *)(void *)((char *)mp + off);
 			uint32_t got = 0, ref = 0;
 			bool r = csr_validate_string(&c, field, (ULONG *)&got);
-			bool w = ref_validate_string(&m, off, &cap, &ref);
+			bool w = ref_validate_string(mp, off, &cap, &ref);
 
 			FUZZ_CHECK(r == w && (!r || got == ref),
 				   "csr_validate_string(field %zu): %d (%u "
 				   "chars), spec 12.7: %d (%u)",
 				   off, r, got, w, ref);
 		} else {
-			bool r = csr_validate_buffer(&c, (char *)&m + off,
+			bool r = csr_validate_buffer(&c, (char *)mp + off,
 						     count, size);
 
-			FUZZ_CHECK(r == ref_validate_buffer(&m, off, count,
+			FUZZ_CHECK(r == ref_validate_buffer(mp, off, count,
 							    size, &cap, false),
 				   "csr_validate_buffer(field %zu, %u x %u): "
 				   "%d against spec 12.7",
 				   off, count, size, r);
 		}
 	}
-	csr_release_arguments(p, &m, &cap);
-	FUZZ_CHECK(!memcmp(&m, msg, sizeof(m)),
+	csr_release_arguments(p, mp, &cap);
+	FUZZ_CHECK(!memcmp(mp, msg, sizeof(*mp)),
 		   "release did not give the message back as it came");
 	/* Release wrote the copy over the client's buffer: put the view
 	 * back as the client left it. */
@@ -755,8 +767,10 @@ static uintptr_t build_capture(struct fuzz_in *in, CSR_API_MESSAGE *msg)
 	for (unsigned i = 0; i < nargs; i++) {
 		uint8_t slot = fuzz_u8(in);
 
+		/* Data's 39 pointer slots, and the first offset past the
+		 * message (376: csrd must refuse it without reading there). */
 		a[n].field = slot == 0xff ? fuzz_u16(in)
-					  : DATA_OFF + 8 * (slot % 39);
+					  : DATA_OFF + 8 * (slot % 40);
 		a[n].len = fuzz_u16(in) % 0x4000;
 		a[n].ptr = 0;
 		n++;
@@ -857,7 +871,8 @@ static struct csr_process *proc_of(ULONG seq)
 
 static void one_call(struct fuzz_in *in)
 {
-	static CSR_API_MESSAGE msg, orig;
+	static CSR_API_MESSAGE orig;
+	CSR_API_MESSAGE *const mp = G.msg[0];
 	uint8_t kind = fuzz_u8(in), who = fuzz_u8(in);
 	struct csr_server *s = S.s;
 	pid_t pid = G.pid, tid;
@@ -916,22 +931,22 @@ static void one_call(struct fuzz_in *in)
 	if (who & 16)
 		pid = (pid_t)fuzz_u32(in);
 
-	memset(&msg, 0, sizeof(msg));
-	msg.ApiNumber = sel_api(in);
+	memset(mp, 0, sizeof(*mp));
+	mp->ApiNumber = sel_api(in);
 	/* What the engine delivers: lengths within the port's maximum,
 	 * the caller's bytes up to header + ALIGN4(DataLength), zero past
 	 * them (csrd's request loop clears the rest). */
 	dl = fuzz_u16(in) % (MSG_SIZE - HDR_LEN + 1);
 	tl = HDR_LEN + dl + fuzz_u8(in) % (MSG_SIZE - HDR_LEN - dl + 1);
-	msg.Header.u1.s1.DataLength = (CSHORT)dl;
-	msg.Header.u1.s1.TotalLength = (CSHORT)tl;
-	msg.Header.u2.s2.Type = (CSHORT)type;
-	msg.Header.ClientId.UniqueProcess = (HANDLE)(uintptr_t)pid;
-	msg.Header.ClientId.UniqueThread = (HANDLE)(uintptr_t)tid;
-	msg.Header.MessageId = 0x100 + (uint32_t)in->off;
+	mp->Header.u1.s1.DataLength = (CSHORT)dl;
+	mp->Header.u1.s1.TotalLength = (CSHORT)tl;
+	mp->Header.u2.s2.Type = (CSHORT)type;
+	mp->Header.ClientId.UniqueProcess = (HANDLE)(uintptr_t)pid;
+	mp->Header.ClientId.UniqueThread = (HANDLE)(uintptr_t)tid;
+	mp->Header.MessageId = 0x100 + (uint32_t)in->off;
 	nx = fuzz_u8(in);
 	for (unsigned i = 0; i < nx && i < 312; i++)
-		((uint8_t *)&msg.Data)[i] = fuzz_u8(in);
+		((uint8_t *)&mp->Data)[i] = fuzz_u8(in);
 	/* Ids only known at run time, where the input says: this pid, a
 	 * thread of it, pid 1, NtCurrentProcess(). */
 	for (unsigned n = fuzz_u8(in) & 3, i = 0; i < n; i++) {
@@ -942,18 +957,18 @@ static void one_call(struct fuzz_in *in)
 			     : what % 5 == 3 ? 1
 					     : (uint64_t)(uintptr_t)NtCurrentProcess();
 
-		memcpy((char *)&msg.Data + 8 * slot, &v, 8);
+		memcpy((char *)&mp->Data + 8 * slot, &v, 8);
 	}
-	cb = build_capture(in, &msg);
+	cb = build_capture(in, mp);
 	{
 		uint32_t got = HDR_LEN + ((dl + 3) & ~3u);
 
 		if (got < MSG_SIZE)
-			memset((char *)&msg + got, 0, MSG_SIZE - got);
+			memset((char *)mp + got, 0, MSG_SIZE - got);
 		/* The header fields csrd uses sit past a short message: a
 		 * client that sends one gets them zero (and so no capture
 		 * buffer, ApiNumber 0). */
-		cb = (uintptr_t)msg.CsrCaptureData;
+		cb = (uintptr_t)mp->CsrCaptureData;
 	}
 	memcpy(G.shadow, G.server_map, VIEW_MAP);
 
@@ -963,33 +978,33 @@ static void one_call(struct fuzz_in *in)
 	if (mode == 1)
 		target = S.me;
 	if (cb && target && mode != 2) {
-		ref_ok = ref_capture(target->view_base, target->view_end, &msg);
-		check_capture(in, &msg, target);
+		ref_ok = ref_capture(target->view_base, target->view_end, mp);
+		check_capture(in, mp, target);
 		if (ref_ok && S.nreg < MAXREG) {
 			S.reg[S.nreg].lo = cb;
 			S.reg[S.nreg].hi = cb + rd32((void *)cb);
 			S.nreg++;
 		}
 	}
-	memcpy(&orig, &msg, sizeof(msg));
+	memcpy(&orig, mp, sizeof(*mp));
 	calls = s->calls;
 	refused = s->refused_calls;
 	sent_signal.count = 0;
 
 	TRACE("call: mode %d type %d pid %d tid %d ctx %p api %#x dl %u cb %p "
 	      "(%s)\n",
-	      mode, type, (int)pid, (int)tid, ctx, (unsigned)msg.ApiNumber,
+	      mode, type, (int)pid, (int)tid, ctx, (unsigned)mp->ApiNumber,
 	      dl, (void *)cb, cb ? (ref_ok ? "valid" : "invalid") : "none");
 	if (mode == 2) {
 		/* csrd's own calls carry csrd's own pointers: none here. */
-		memset(&msg.Data, 0, sizeof(msg.Data));
-		msg.CsrCaptureData = NULL;
-		st = csr_call_server_from_server(s, &msg);
-		FUZZ_CHECK(st == msg.Status, "server call status");
-		if (!csr_profile_api_name(s->profile, msg.ApiNumber))
+		memset(&mp->Data, 0, sizeof(mp->Data));
+		mp->CsrCaptureData = NULL;
+		st = csr_call_server_from_server(s, mp);
+		FUZZ_CHECK(st == mp->Status, "server call status");
+		if (!csr_profile_api_name(s->profile, mp->ApiNumber))
 			FUZZ_CHECK(st == STATUS_ILLEGAL_FUNCTION,
 				   "server call to %#x: 0x%08x",
-				   (unsigned)msg.ApiNumber, (unsigned)st);
+				   (unsigned)mp->ApiNumber, (unsigned)st);
 	} else if (mode == 1) {
 		enum csr_reply_code rc;
 		struct csr_thread *t;
@@ -997,7 +1012,7 @@ static void one_call(struct fuzz_in *in)
 		pthread_mutex_lock(&S.me->lock);
 		t = csr_thread_find(S.me, tid);
 		pthread_mutex_unlock(&S.me->lock);
-		rc = csr_dispatch(s, S.me, t, &msg, kind & 16);
+		rc = csr_dispatch(s, S.me, t, mp, kind & 16);
 		FUZZ_CHECK(rc >= CsrReplyImmediately && rc <= CsrReplyAlreadySent,
 			   "reply code %d", rc);
 		if (rc == CsrReplyDeadClient) {
@@ -1008,10 +1023,10 @@ static void one_call(struct fuzz_in *in)
 	} else {
 		struct csr_process *to = NULL;
 
-		reply = csr_server_handle(s, ctx, &msg, &to);
+		reply = csr_server_handle(s, ctx, mp, &to);
 		csr_process_put(s, to);
 	}
-	st = msg.Status;
+	st = mp->Status;
 	TRACE("  -> %s status 0x%08x calls %lu refused %lu\n",
 	      reply ? "reply" : "no reply", (unsigned)st, s->calls - calls,
 	      s->refused_calls - refused);
@@ -1040,8 +1055,8 @@ static void one_call(struct fuzz_in *in)
 				   "%s with a capture buffer spec 12.6 refuses: "
 				   "0x%08x",
 				   name, (unsigned)st);
-			orig.Status = msg.Status;
-			FUZZ_CHECK(!memcmp(&orig, &msg, sizeof(msg)),
+			orig.Status = mp->Status;
+			FUZZ_CHECK(!memcmp(&orig, mp, sizeof(*mp)),
 				   "%s: a refused capture buffer changed the "
 				   "message",
 				   name);
@@ -1055,9 +1070,9 @@ static void one_call(struct fuzz_in *in)
 				   (mode == 0 && type == LPC_EXCEPTION),
 			   "status 0x%08x", (unsigned)st);
 		if (type == LPC_REQUEST && cb && ref_ok)
-			FUZZ_CHECK((uintptr_t)msg.CsrCaptureData == cb,
+			FUZZ_CHECK((uintptr_t)mp->CsrCaptureData == cb,
 				   "CsrCaptureData %p after the reply, %p sent",
-				   (void *)msg.CsrCaptureData, (void *)cb);
+				   (void *)mp->CsrCaptureData, (void *)cb);
 	}
 	if (sent_signal.count) {
 		/* Ending a process: never csrd, only a process it knows. */
