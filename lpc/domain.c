@@ -606,23 +606,31 @@ void lpc_dom_fail_waits(struct lpc_domain *d, struct lpc_link *l, int status)
 void lpc_dom_kick(struct lpc_domain *d, bool conn_request)
 {
 	struct lpc_thread *t;
+	bool taken = false;
 
 	/* A receiver asleep on its condition variable: wake the first not
 	 * already woken for an earlier message (each message needs its own
 	 * receiver; a second signal to the same sleeper would be lost) and
 	 * able to take it: NtListenPort takes connection requests only
-	 * (regression lost-wakeup-listener-kicked). */
+	 * (regression lost-wakeup-listener-kicked).  A thread in
+	 * NtWaitForSingleObject takes nothing: every one of them is woken,
+	 * besides the one receiver (regression lost-wakeup-object-waiters). */
 	for (t = d->waiting; t; t = t->wnext) {
-		if (t->wkind == LPC_TW_RECEIVE && t->sleeping && !t->kicked &&
-		    (conn_request || !t->listen_only)) {
-			t->kicked = true;
-			pthread_cond_signal(&t->cond);
-			return;
+		if (t->wkind != LPC_TW_RECEIVE || !t->sleeping || t->kicked ||
+		    (!conn_request && t->listen_only))
+			continue;
+		if (!t->peek_only) {
+			if (taken)
+				continue;
+			taken = true;
 		}
+		t->kicked = true;
+		pthread_cond_signal(&t->cond);
 	}
 	/* Otherwise the driver itself may be the receiver, blocked in the
-	 * transport. */
-	if (d->driving && !lpc_is_self(d->driver) && d->be && d->be->wake)
+	 * transport; an object waiter driving sees the message too. */
+	if ((!taken || (d->driver && d->driver->peek_only)) && d->driving &&
+	    !lpc_is_self(d->driver) && d->be && d->be->wake)
 		d->be->wake(d);
 }
 

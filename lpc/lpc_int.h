@@ -206,6 +206,8 @@ struct lpc_thread {
 	uint8_t wkind;
 	bool wdone;
 	bool listen_only;		/* RECEIVE: connection requests only */
+	bool peek_only;			/* RECEIVE: NtWaitForSingleObject,
+					 * which looks and takes nothing */
 	bool sleeping;			/* in pthread_cond_wait */
 	bool kicked;			/* signalled, has not looked yet */
 	int wstatus;			/* internal code when done */

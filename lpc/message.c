@@ -782,6 +782,7 @@ int lpc_receive(struct lpc_thread *t, struct lpc_port *p, PORT_MESSAGE *urecv,
 			break;
 		}
 		t->listen_only = listen_only;
+		t->peek_only = false;
 		lpc_dom_wait_begin(d, t, LPC_TW_RECEIVE, NULL, 0, 0);
 		r = lpc_dom_wait(d, t, dl);
 		lpc_dom_wait_end(d, t);
