@@ -118,7 +118,10 @@
  *    not against the chunk asked for (the caller's buffer overflows), the
  *    bytes are copied even when it carries fewer than it says (a heap
  *    over-read), and its error is returned to the caller as it came
- *    (any NTSTATUS, STATUS_TIMEOUT included).  Receive-side: always
+ *    (any NTSTATUS, STATUS_TIMEOUT included).  The first fix still let a
+ *    peer's EPERM through as STATUS_ACCESS_DENIED, which no NT data call
+ *    answers (data-result-eperm-is-access-violation, found by a
+ *    ten-minute campaign).  Receive-side: always
  *    reached, unless LPC_FUZZ_SKIP_KNOWN=1 (for campaigns after triage),
  *    which keeps DATA_RESULTs within what a well-behaved engine sends.
  */

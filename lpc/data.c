@@ -86,10 +86,16 @@ static int remote_chunk(struct lpc_domain *d, struct lpc_thread *t,
 	case LPC_EMISMATCH:	/* no such request (any more) */
 	case EINVAL:		/* no such entry, or out of its bounds */
 	case EFAULT:		/* the entry's memory is not there */
-	case ESRCH:
-	case EPERM:
 	case ENOMEM:		/* process_vm_* on the peer's side */
 		r = -(int)p->w.aux;
+		break;
+	case ESRCH:
+	case EPERM:
+		/* The peer's process_vm_* could not reach the memory: to
+		 * the caller, as on NT, the client's buffer could not be
+		 * read (STATUS_ACCESS_VIOLATION), not STATUS_ACCESS_DENIED
+		 * (regression data-result-eperm-is-access-violation). */
+		r = -EFAULT;
 		break;
 	default:
 		r = -EPROTO;
