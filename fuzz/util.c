@@ -186,8 +186,7 @@ const char *fuzz_root(void)
 				   ? "/dev/shm"
 				   : "/tmp";
 
-		remove_stale_roots("/dev/shm");
-		remove_stale_roots("/tmp");
+		remove_stale_roots(base);
 		snprintf(root, sizeof(root), "%s/lpc-fuzz-%d", base,
 			 (int)getpid());
 		mkdir(root, 0700);

@@ -638,6 +638,9 @@ void lpc_dom_kick(struct lpc_domain *d, bool conn_request)
 		}
 		t->kicked = true;
 		pthread_cond_signal(&t->cond);
+		/* The usual case, no object waiter: the receiver is enough. */
+		if (taken && !d->npeek)
+			break;
 	}
 	/* Otherwise the driver itself may be the receiver, blocked in the
 	 * transport; an object waiter driving sees the message too. */

@@ -383,6 +383,7 @@ struct lpc_domain {
 	bool waitable;
 	struct lpc_pkt *qhead, **qtail, *qlast;
 	unsigned qlen;
+	unsigned npeek;			/* threads in NtWaitForSingleObject */
 	struct lpc_waiter *whash[LPC_WHASH];
 	struct lpc_link *links;		/* SERVER: all links; CLIENT: one */
 	struct lpc_thread *waiting;	/* threads in lpc_dom_wait */

@@ -519,9 +519,11 @@ NTSTATUS NTAPI NtWaitForSingleObject(HANDLE Handle, BOOLEAN Alertable,
 	lpc_dom_lock(d);
 	t->listen_only = false;
 	t->peek_only = true;
+	d->npeek++;
 	lpc_dom_wait_begin(d, t, LPC_TW_RECEIVE, NULL, 0, 0);
 	r = lpc_dom_wait(d, t, dl);
 	lpc_dom_wait_end(d, t);
+	d->npeek--;
 	t->peek_only = false;
 	/* Signalled while a message is queued; a dead client port is
 	 * signalled too, so waiters learn of it. */
