@@ -163,6 +163,8 @@ struct mrec {
 	bool answered;
 	bool sent;
 	bool via_client;	/* sent through a client port */
+	int await_conn;		/* dest is this connection's client port,
+				   once its connect returns; -1: none */
 };
 
 struct th;
@@ -1032,6 +1034,7 @@ static int new_rec(int type)
 	r->conn = -1;
 	r->recv_port = -1;
 	r->recv_slot = -1;
+	r->await_conn = -1;
 	return M.nrec++;
 }
 
@@ -1609,7 +1612,7 @@ static void got_message(struct th *th, int hs, const msgbuf *m, PVOID ctx,
 			struct mrec *r = &M.rec[i];
 
 			if (r->type == want && r->sent && !r->received &&
-			    dom_of(r->dest) == dom &&
+			    r->dest >= 0 && dom_of(r->dest) == dom &&
 			    (want == R_CLOSED || r->stid == tid) &&
 			    (!have_ctx || ctx == conn_ctx(r->conn)))
 				found = i;
@@ -2582,6 +2585,11 @@ static void finish_connect(struct th *th, NTSTATUS st)
 			M.port[cp].conn = th->conn;
 			M.port[cp].max_msg = M.port[k->P].max_msg;
 			k->C = cp;
+			for (int i = 0; i < M.nrec; i++)
+				if (M.rec[i].await_conn == th->conn) {
+					M.rec[i].dest = cp;
+					M.rec[i].await_conn = -1;
+				}
 			k->state = CS_CONNECTED;
 			add_handle(j->hout, cp, actor_of(th->idx));
 		}
@@ -3070,11 +3078,16 @@ static void kill_thread(struct th *th)
 				dest = M.conn[conn].P;
 			break;
 		case PK_SERVER:
+			/* A server port registered between accept and complete
+			 * sends its notice to a client port that exists only
+			 * once the connect returns (regression
+			 * died-before-complete-reaches-client). */
 			conn = mp->conn;
-			if (M.conn[conn].state == CS_CONNECTED &&
-			    M.conn[conn].completed &&
+			if ((M.conn[conn].state == CS_ACCEPTED ||
+			     M.conn[conn].state == CS_CONNECTED) &&
 			    !M.conn[conn].s_destroyed && !M.conn[conn].c_destroyed)
-				dest = M.conn[conn].C;
+				dest = M.conn[conn].C >= 0 ? M.conn[conn].C
+							   : -2;
 			break;
 		case PK_CONN:
 			if (!mp->unnamed)
@@ -3083,12 +3096,15 @@ static void kill_thread(struct th *th)
 		default:
 			dest = p;
 		}
-		if (dest < 0)
+		if (dest == -1)
 			continue;
 		r = new_rec(R_DIED);
 		if (r < 0)
 			continue;
-		M.rec[r].dest = dest;
+		if (dest == -2)
+			M.rec[r].await_conn = conn;
+		else
+			M.rec[r].dest = dest;
 		M.rec[r].conn = mp->kind == PK_CLIENT ? conn : -1;
 		M.rec[r].via_client = mp->kind == PK_CLIENT;
 		M.rec[r].stid = th->tid;
