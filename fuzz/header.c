@@ -2056,9 +2056,11 @@ static void check_received(int port, const uint8_t *buf, void *ctx,
 			else
 				refused = e;
 		}
-		if (!src && !same_ids && op == LPC_OP_DATAGRAM &&
-		    tid == G.main_tid) {
-			/* Our own NtRequestPort on the connection port. */
+		if (!src && op == LPC_OP_DATAGRAM && tid == G.main_tid) {
+			/* Our own NtRequestPort on the connection port.  A
+			 * raw packet may forge its ids exactly (regression
+			 * local-datagram-ids-forged), so a match on ids
+			 * alone does not rule it out. */
 			for (int i = 0; i < S.nlocal; i++) {
 				const PORT_MESSAGE *lm =
 					(const PORT_MESSAGE *)(void *)S.local[i]
