@@ -220,10 +220,14 @@ fuzz:
 $(BUILD)/tests/%: $(BUILD)/tests/%.o $(TEST_HELPER_OBJS) $(CSR_LIBS) \
 		$(BUILD)/liblpc.a
 	$(call msg,LD,$@)
-	$(Q)$(CC) $(LDFLAGS) -o $@ $< $(TEST_HELPER_OBJS) $(CSR_LIBS) \
-		$(BUILD)/liblpc.a -lcriterion $(LIBS)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $< $(TEST_EXTRA_OBJS) $(TEST_HELPER_OBJS) \
+		$(CSR_LIBS) $(BUILD)/liblpc.a -lcriterion $(LIBS)
 
 $(BUILD)/tests/%.o: override CFLAGS += -Ilpc -Icsr -Itests
+
+# The corpus suite also checks the harnesses' failure log (fuzz/util.c).
+$(BUILD)/tests/test_fuzz_corpus: $(BUILD)/fuzz/util.o
+$(BUILD)/tests/test_fuzz_corpus: TEST_EXTRA_OBJS := $(BUILD)/fuzz/util.o
 
 # The CSR suites start build/csrd; the probe suite reads liblpc.so; the
 # lpctrace suite runs lpctrace on lpc-traffic; the example suites run the

@@ -34,6 +34,7 @@ int main(int argc, char **argv)
 	while (__AFL_LOOP(10000)) {
 		size_t len = (size_t)__AFL_FUZZ_TESTCASE_LEN;
 
+		fuzz_current_input(buf, len);
 		LLVMFuzzerTestOneInput(buf, len);
 	}
 	return 0;
@@ -71,7 +72,9 @@ static int run_file(FILE *f, const char *name)
 	}
 	if (fuzz_verbose())
 		fprintf(stderr, "replaying %s (%zu bytes)\n", name, n);
+	fuzz_current_input(buf, n);
 	LLVMFuzzerTestOneInput(buf, n);
+	fuzz_current_input(NULL, 0);
 	free(buf);
 	return 0;
 }

@@ -46,6 +46,15 @@ void fuzz_fail(const char *file, int line, const char *cond,
 __attribute__((noreturn, format(printf, 1, 2)))
 void fuzz_hang(const char *fmt, ...);
 
+/*
+ * The input being run, for the failure log: when LPC_FUZZ_FAILLOG names
+ * a directory, fuzz_fail and fuzz_hang leave there the input (<hash>.input)
+ * and the line they print (<hash>.msg), so that a campaign's report can
+ * say what broke even when the crash does not reproduce in a fresh
+ * process (AFL++ keeps the input, never the output).
+ */
+void fuzz_current_input(const uint8_t *data, size_t size);
+
 /* Whether LPC_FUZZ_VERBOSE is set (harnesses stay silent otherwise). */
 int fuzz_verbose(void);
 

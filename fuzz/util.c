@@ -2,9 +2,11 @@
 /* Shared by the harnesses (fuzz.h). */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -20,29 +22,85 @@ int fuzz_verbose(void)
 	return v;
 }
 
+static const uint8_t *cur_data;
+static size_t cur_size;
+
+void fuzz_current_input(const uint8_t *data, size_t size)
+{
+	cur_data = data;
+	cur_size = size;
+}
+
+static bool write_file(const char *path, const void *p, size_t n)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	bool ok;
+
+	if (fd < 0)
+		return false;
+	ok = write(fd, p, n) == (ssize_t)n;
+	return close(fd) == 0 && ok;
+}
+
+static int count_dir(const char *path);
+
+/*
+ * Leaves the input and the line in $LPC_FUZZ_FAILLOG, named by the
+ * input's FNV-1a hash (a crash seen again overwrites its own files), at
+ * most 2000 files: a bug hit on every input must not fill the disk.
+ */
+static void log_failure(const char *line)
+{
+	const char *dir = getenv("LPC_FUZZ_FAILLOG");
+	uint64_t h = 0xcbf29ce484222325ull;
+	char path[512];
+
+	if (!dir || !*dir || !cur_data || count_dir(dir) + 1 >= 2000)
+		return;
+	for (size_t i = 0; i < cur_size; i++)
+		h = (h ^ cur_data[i]) * 0x100000001b3ull;
+	snprintf(path, sizeof(path), "%s/%016llx.msg", dir,
+		 (unsigned long long)h);
+	if (!write_file(path, line, strlen(line)))
+		return;
+	snprintf(path, sizeof(path), "%s/%016llx.input", dir,
+		 (unsigned long long)h);
+	write_file(path, cur_data, cur_size);
+}
+
+static __attribute__((noreturn)) void fail_with(const char *prefix,
+						const char *fmt, va_list ap)
+{
+	char line[1024];
+	int n = snprintf(line, sizeof(line), "%s", prefix);
+
+	if (n < 0 || (size_t)n >= sizeof(line))
+		n = 0;
+	vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
+	strcat(line, "\n");
+	fputs(line, stderr);
+	log_failure(line);
+	abort();
+}
+
 void fuzz_fail(const char *file, int line, const char *cond, const char *fmt,
 	       ...)
 {
+	char prefix[512];
 	va_list ap;
 
-	fprintf(stderr, "INVARIANT BROKEN at %s:%d: %s: ", file, line, cond);
+	snprintf(prefix, sizeof(prefix), "INVARIANT BROKEN at %s:%d: %s: ",
+		 file, line, cond);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	abort();
+	fail_with(prefix, fmt, ap);
 }
 
 void fuzz_hang(const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "HANG: ");
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	abort();
+	fail_with("HANG: ", fmt, ap);
 }
 
 static int count_dir(const char *path)

@@ -8,6 +8,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +18,8 @@
 #include <unistd.h>
 
 #include <criterion/criterion.h>
+
+#include "../fuzz/fuzz.h"
 
 #define REPLAY_SECONDS 20
 
@@ -137,4 +140,103 @@ Test(fuzz_corpus, csr_regressions_and_seeds_replay_clean)
 Test(fuzz_corpus, seq_regressions_and_seeds_replay_clean)
 {
 	check_target("seq");
+}
+
+/*
+ * The failure log (fuzz.h): a broken invariant leaves the input and the
+ * line it printed in $LPC_FUZZ_FAILLOG, so that the campaign report can
+ * say what a crash that does not reproduce alone printed in the campaign.
+ */
+static void fail_in_child(const char *dir, const uint8_t *in, size_t n,
+			  int hang)
+{
+	pid_t pid = fork();
+	int st;
+
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		int null = open("/dev/null", O_WRONLY);
+
+		dup2(null, 2);
+		if (dir)
+			setenv("LPC_FUZZ_FAILLOG", dir, 1);
+		else
+			unsetenv("LPC_FUZZ_FAILLOG");
+		fuzz_current_input(in, n);
+		if (hang)
+			fuzz_hang("receiver %d never wakes", 7);
+		FUZZ_CHECK(n == 0, "reply to tid %d delivered twice", 42);
+		_exit(0);
+	}
+	cr_assert_eq(waitpid(pid, &st, 0), pid);
+	cr_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT,
+		  "the failing child did not abort (status %#x)", st);
+}
+
+static size_t read_all(const char *dir, const char *suffix, char *buf,
+		       size_t cap, int *files)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	size_t got = 0;
+
+	*files = 0;
+	cr_assert(d);
+	while ((de = readdir(d))) {
+		const char *dot = strrchr(de->d_name, '.');
+		char path[512];
+		FILE *f;
+
+		if (!dot || strcmp(dot, suffix))
+			continue;
+		(*files)++;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		f = fopen(path, "rb");
+		cr_assert(f);
+		got += fread(buf + got, 1, cap - got, f);
+		fclose(f);
+	}
+	closedir(d);
+	return got;
+}
+
+Test(fuzz_corpus, a_broken_invariant_leaves_its_input_and_message)
+{
+	char dir[] = "/tmp/lpc-faillog-XXXXXX", buf[4096];
+	static const uint8_t in[] = { 0x30, 0x00, 0x7f, 0xff, 0x01 };
+	int files;
+	size_t n;
+
+	cr_assert(mkdtemp(dir));
+	fail_in_child(NULL, in, sizeof(in), 0);
+	read_all(dir, ".msg", buf, sizeof(buf), &files);
+	cr_expect_eq(files, 0, "written without LPC_FUZZ_FAILLOG");
+
+	fail_in_child(dir, in, sizeof(in), 0);
+	n = read_all(dir, ".input", buf, sizeof(buf), &files);
+	cr_assert_eq(files, 1);
+	cr_expect(n == sizeof(in) && !memcmp(buf, in, n),
+		  "the logged input is not the one that failed");
+	n = read_all(dir, ".msg", buf, sizeof(buf) - 1, &files);
+	buf[n] = '\0';
+	cr_expect(strstr(buf, "INVARIANT BROKEN at tests/test_fuzz_corpus.c:") &&
+			  strstr(buf, "reply to tid 42 delivered twice\n"),
+		  "message: %s", buf);
+
+	/* The same input again overwrites; a hang is logged as one. */
+	fail_in_child(dir, in, sizeof(in), 0);
+	read_all(dir, ".msg", buf, sizeof(buf), &files);
+	cr_expect_eq(files, 1, "one input, one entry");
+	fail_in_child(dir, in, 3, 1);
+	n = read_all(dir, ".msg", buf, sizeof(buf) - 1, &files);
+	buf[n] = '\0';
+	cr_expect_eq(files, 2);
+	cr_expect(strstr(buf, "HANG: receiver 7 never wakes\n"), "%s", buf);
+
+	{
+		char cmd[600];
+
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+		cr_expect_eq(system(cmd), 0);
+	}
 }
