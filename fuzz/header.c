@@ -1810,19 +1810,32 @@ static void check_own_data(int k, const struct lpc_wire *w, uint32_t blen)
 
 	FUZZ_CHECK(w->arg1 > 0 && w->arg1 <= LPC_WIRE_CHUNK,
 		   "DATA chunk of %llu", (unsigned long long)w->arg1);
+	/* The request a worker received and now reads from.  A hostile
+	 * peer may send several with the same ClientId and MessageId (and
+	 * other data info): the newest one delivered whose entries hold
+	 * the asked range is it (regression data-op-duplicate-msgid). */
 	for (int i = S.nlog; i-- > 0;) {
 		const struct sent *c = &S.log[i];
 
-		if (c->gen == S.s[k].gen && c->ok && c->w.tid == w->target &&
-		    c->w.msgid == w->msgid &&
+		if (c->gen == S.s[k].gen && c->ok && c->delivered &&
+		    c->w.tid == w->target && c->w.msgid == w->msgid &&
 		    (c->w.flags & LPC_WF_DATAINFO) &&
 		    (c->w.op == LPC_OP_REQUEST || c->w.op == LPC_OP_CALLBACK)) {
-			req = c;
-			break;
+			if (!req)
+				req = c;
+			count = ref_datainfo(c->body, c->blen);
+			if (count >= 0 && w->aux < (uint64_t)count) {
+				lpc_msg_dataentry(c->body, w->aux, &e);
+				if (w->arg0 <= e.Size &&
+				    w->arg1 <= e.Size - w->arg0) {
+					req = c;
+					break;
+				}
+			}
 		}
 	}
 	FUZZ_CHECK(req, "DATA_%s for tid %d msgid %u: no request with data "
-			"info from this socket",
+			"info from this socket delivered",
 		   w->op == LPC_OP_DATA_READ ? "READ" : "WRITE", w->target,
 		   w->msgid);
 	count = ref_datainfo(req->body, req->blen);
@@ -1979,6 +1992,36 @@ static bool same_content(const struct sent *e, const uint8_t *buf)
 				: 0);
 }
 
+/* Whether packet e is the next its socket may deliver: no packet the
+ * reference accepts sits undelivered between the socket's last delivery
+ * and e. */
+static bool next_from_socket(const struct sent *e)
+{
+	for (int i = S.fifo[e->gen] + 1; i < (int)(e - S.log); i++)
+		if (S.log[i].gen == e->gen && S.log[i].ok &&
+		    !S.log[i].delivered && S.log[i].kind == SK_CLIENT &&
+		    S.log[i].port == e->port)
+			return false;
+	return true;
+}
+
+/* Whether one of our own NtRequestPort sends, not yet delivered, carried
+ * the message in buf. */
+static bool local_match(int port, const PORT_MESSAGE *m, const uint8_t *buf,
+			uint32_t copy)
+{
+	for (int i = 0; i < S.nlocal; i++) {
+		const PORT_MESSAGE *lm =
+			(const PORT_MESSAGE *)(void *)S.local[i].m;
+
+		if (S.local[i].port == port && !S.local[i].delivered &&
+		    lm->u1.Length == m->u1.Length &&
+		    !memcmp(S.local[i].m + HDR, buf + HDR, copy - HDR))
+			return true;
+	}
+	return false;
+}
+
 /* A message the server received: what the spec says it may look like,
  * and where it came from. */
 static void check_received(int port, const uint8_t *buf, void *ctx,
@@ -2056,6 +2099,13 @@ static void check_received(int port, const uint8_t *buf, void *ctx,
 			else
 				refused = e;
 		}
+		if (src && op == LPC_OP_DATAGRAM && tid == G.main_tid &&
+		    !next_from_socket(src))
+			/* The same bytes and ids as one of our own sends
+			 * below, but taking it would overtake a packet its
+			 * socket sent first: it is ours (regression
+			 * local-datagram-ids-forged-fifo). */
+			src = local_match(port, m, buf, copy) ? NULL : src;
 		if (!src && op == LPC_OP_DATAGRAM && tid == G.main_tid) {
 			/* Our own NtRequestPort on the connection port.  A
 			 * raw packet may forge its ids exactly (regression
