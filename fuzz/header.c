@@ -2757,7 +2757,7 @@ static void op_sreq(struct fuzz_in *in, bool client)
 	uint8_t ctl = fuzz_u8(in);
 	struct job j = { .fn = job_request };
 	PORT_MESSAGE *m = (PORT_MESSAGE *)(void *)req;
-	uint32_t msgid;
+	uint32_t msgid, dlen;
 	long count;
 
 	worker_finish();
@@ -2778,9 +2778,12 @@ static void op_sreq(struct fuzz_in *in, bool client)
 		build_msg(in, -1, req, sizeof(req), 0, 0);
 	}
 	memset(rep, 0xa5, sizeof(rep));
+	/* A DataLength past the buffer reads as the buffer (regression
+	 * sreq-datainfo-past-buffer: the reference read past req). */
+	dlen = HDR + LPC_ALIGN4((uint16_t)m->u1.s1.DataLength);
 	count = m->u2.s2.DataInfoOffset
-			? ref_datainfo(req, HDR + LPC_ALIGN4(
-						    (uint16_t)m->u1.s1.DataLength))
+			? ref_datainfo(req, dlen < sizeof(req) ? dlen
+							       : sizeof(req))
 			: -1;
 	memset(&S.own, 0, sizeof(S.own));
 	S.own.sock = -1;
