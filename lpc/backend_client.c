@@ -12,7 +12,8 @@
 #include "lpc_int.h"
 #include "sys.h"
 
-static int client_drive(struct lpc_domain *d, const struct timespec *deadline)
+LPC_NOCOV static int client_drive(struct lpc_domain *d,
+				   const struct timespec *deadline)
 {
 	_Alignas(8) uint8_t buf[LPC_WIRE_MAX];
 	struct lpc_link *l = d->links;

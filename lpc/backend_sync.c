@@ -109,7 +109,8 @@ static void read_link(struct lpc_link *l)
 	}
 }
 
-static int sync_drive(struct lpc_domain *d, const struct timespec *deadline)
+LPC_NOCOV static int sync_drive(struct lpc_domain *d,
+				 const struct timespec *deadline)
 {
 	struct sync_state *s = d->be_state;
 	struct pollfd *pfd;

@@ -59,7 +59,7 @@ static struct lpc_dbg_table *table_create(uint64_t root_dev,
 
 /* Claims the calling thread's slot; called by lpc_self(), which holds no
  * lock, when the thread has none (new, or the child of a fork). */
-void lpc_dbg_claim(struct lpc_thread *t)
+LPC_NOCOV void lpc_dbg_claim(struct lpc_thread *t)
 {
 	struct lpc_dbg_thread *s = NULL;
 	uint64_t dev = 0, ino = 0;

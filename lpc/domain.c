@@ -100,7 +100,7 @@ void lpc_dom_ref(struct lpc_domain *d)
 	atomic_fetch_add(&d->refs, 1);
 }
 
-static void dom_free(struct lpc_domain *d)
+LPC_NOCOV static void dom_free(struct lpc_domain *d)
 {
 	pthread_mutex_lock(&lpc_glock);
 	*d->gpprev = d->gnext;
@@ -143,7 +143,7 @@ static void dom_free(struct lpc_domain *d)
 	free(d);
 }
 
-void lpc_dom_unref(struct lpc_domain *d)
+LPC_NOCOV void lpc_dom_unref(struct lpc_domain *d)
 {
 	if (d && atomic_fetch_sub(&d->refs, 1) == 1)
 		dom_free(d);
@@ -375,7 +375,7 @@ static bool ready(struct lpc_domain *d, struct lpc_thread *t)
 	return false;
 }
 
-static bool deadline_passed(const struct timespec *dl)
+LPC_NOCOV static bool deadline_passed(const struct timespec *dl)
 {
 	struct timespec now;
 
@@ -388,7 +388,8 @@ static bool deadline_passed(const struct timespec *dl)
 
 /* Let one sleeping thread re-check its condition (and drive, if nobody
  * does).  A registered thread that is busy will look for itself. */
-static void wake_one(struct lpc_domain *d, struct lpc_thread *skip)
+LPC_NOCOV static void wake_one(struct lpc_domain *d,
+			       struct lpc_thread *skip)
 {
 	struct lpc_thread *t;
 
@@ -427,6 +428,14 @@ void lpc_dom_wait_begin(struct lpc_domain *d, struct lpc_thread *t, int kind,
 	}
 }
 
+/* Hand the driver role on: someone still waiting must drive.  Whether
+ * somebody drives right now is the scheduler's doing (LPC_NOCOV). */
+LPC_NOCOV static void hand_off(struct lpc_domain *d)
+{
+	if (!d->driving)
+		wake_one(d, NULL);
+}
+
 void lpc_dom_wait_end(struct lpc_domain *d, struct lpc_thread *t)
 {
 	/* done 0: the wait itself failed (a timeout, the transport);
@@ -447,9 +456,7 @@ void lpc_dom_wait_end(struct lpc_domain *d, struct lpc_thread *t)
 		t->wpkt = p->next;
 		lpc_pkt_free(p);
 	}
-	/* Hand the driver role on: someone still waiting must drive. */
-	if (!d->driving)
-		wake_one(d, NULL);
+	hand_off(d);
 }
 
 void lpc_psend_flush(struct lpc_thread *t)
@@ -465,8 +472,8 @@ void lpc_psend_flush(struct lpc_thread *t)
 	lpc_link_unref(l);
 }
 
-static int dom_wait(struct lpc_domain *d, struct lpc_thread *t,
-		    const struct timespec *deadline)
+LPC_NOCOV static int dom_wait(struct lpc_domain *d, struct lpc_thread *t,
+			      const struct timespec *deadline)
 {
 	bool drove = false;
 	int more = 0;

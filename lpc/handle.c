@@ -9,6 +9,7 @@
 #include <stdlib.h>
 
 #include "lpc_int.h"
+#include "sys.h"
 #include "probes.h"
 
 struct hent {
@@ -130,7 +131,7 @@ void lpc_obj_ref(void *obj)
 	atomic_fetch_add(&((struct lpc_obj *)obj)->refs, 1);
 }
 
-void lpc_obj_unref(void *obj)
+LPC_NOCOV void lpc_obj_unref(void *obj)
 {
 	struct lpc_obj *o = obj;
 

@@ -163,7 +163,7 @@ const struct timespec *lpc_deadline(const LARGE_INTEGER *timeout,
 	return ts;
 }
 
-int lpc_deadline_ms(const struct timespec *deadline)
+LPC_NOCOV int lpc_deadline_ms(const struct timespec *deadline)
 {
 	struct timespec now;
 	int64_t ms;

@@ -12,6 +12,27 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 
+/*
+ * Code whose execution counts follow the scheduler, not the input: the
+ * transports' poll loops, the leader/follower wait loop, the debug
+ * table's slot scan, the parse of /proc/PID/stat (its fields grow as
+ * the process runs), and reference drops where whichever thread lets go
+ * last frees.  Their outcomes stay visible in their callers.  Fuzzing
+ * builds (the macro AFL++'s compilers and
+ * OSS-Fuzz define) keep it out of the coverage map, as the harnesses do
+ * with their own polling: a count that differs between two runs of one
+ * input is what AFL++ calls instability (docs/fuzzing.md, "Stability").
+ * Elsewhere it is nothing.
+ */
+#if defined(FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION) && defined(__clang__)
+/* no_sanitize is what clang's -fsanitize-coverage honours; AFL++'s pass
+ * does not, so scripts/fuzz lists every LPC_NOCOV function in an
+ * AFL_LLVM_DENYLIST; noinline keeps them separate functions for it. */
+#define LPC_NOCOV __attribute__((noinline, no_sanitize("coverage")))
+#else
+#define LPC_NOCOV
+#endif
+
 pid_t lpc_sys_gettid(void);
 /* Our pid, cached: glibc's getpid() is a system call every time.  The
  * fork child handler resets it. */
