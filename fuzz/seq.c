@@ -165,6 +165,8 @@ struct mrec {
 	bool answered;
 	bool sent;
 	bool via_client;	/* sent through a client port */
+	bool ambig;		/* received without its PortContext: another
+				   notice of the same kind might have been it */
 	int hole;		/* data bytes [hole, hole + 4) zeroed: a raw
 				   data-info count; -1: none */
 	int await_conn;		/* dest is this connection's client port,
@@ -1654,6 +1656,33 @@ static void got_message(struct th *th, int hs, const msgbuf *m, PVOID ctx,
 			    (!have_ctx || ctx == conn_ctx(r->conn)))
 				found = i;
 		}
+		/* A receive that did not ask for the PortContext took
+		 * one of two notices the model cannot tell apart; if it
+		 * was this one, it was the other (regression
+		 * died-twice-context-asked-once). */
+		for (int i = 0; i < M.nrec && found < 0 && have_ctx; i++) {
+			struct mrec *r = &M.rec[i];
+
+			if (r->type != want || !r->received || !r->ambig ||
+			    r->dest < 0 || dom_of(r->dest) != dom ||
+			    (want == R_DIED && r->stid != tid) ||
+			    ctx != conn_ctx(r->conn))
+				continue;
+			for (int k = 0; k < M.nrec; k++) {
+				struct mrec *o = &M.rec[k];
+
+				if (o->type != want || !o->sent || o->received ||
+				    o->dest < 0 || dom_of(o->dest) != dom ||
+				    (want == R_DIED && o->stid != tid))
+					continue;
+				o->received = true;
+				o->ambig = true;
+				o->msgid = r->msgid;
+				r->received = false;
+				found = i;
+				break;
+			}
+		}
 		CHECK(found >= 0, "%s (tid %d, ctx %p) not expected here: "
 		      "duplicated or never sent",
 		      type == LPC_CLIENT_DIED ? "LPC_CLIENT_DIED"
@@ -1661,6 +1690,7 @@ static void got_message(struct th *th, int hs, const msgbuf *m, PVOID ctx,
 		      (int)tid, ctx);
 		check_fresh_id(h->MessageId, found);
 		M.rec[found].received = true;
+		M.rec[found].ambig = !have_ctx;
 		M.rec[found].msgid = h->MessageId;
 		return;
 	}
