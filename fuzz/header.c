@@ -2005,10 +2005,10 @@ static bool next_from_socket(const struct sent *e)
 	return true;
 }
 
-/* Whether one of our own NtRequestPort sends, not yet delivered, carried
- * the message in buf. */
-static bool local_match(int port, const PORT_MESSAGE *m, const uint8_t *buf,
-			uint32_t copy)
+/* Which of our own NtRequestPort sends, not yet delivered, carried the
+ * message in buf; -1: none. */
+static int local_match(int port, const PORT_MESSAGE *m, const uint8_t *buf,
+		       uint32_t copy)
 {
 	for (int i = 0; i < S.nlocal; i++) {
 		const PORT_MESSAGE *lm =
@@ -2017,9 +2017,9 @@ static bool local_match(int port, const PORT_MESSAGE *m, const uint8_t *buf,
 		if (S.local[i].port == port && !S.local[i].delivered &&
 		    lm->u1.Length == m->u1.Length &&
 		    !memcmp(S.local[i].m + HDR, buf + HDR, copy - HDR))
-			return true;
+			return i;
 	}
-	return false;
+	return -1;
 }
 
 /* A message the server received: what the spec says it may look like,
@@ -2105,24 +2105,16 @@ static void check_received(int port, const uint8_t *buf, void *ctx,
 			 * below, but taking it would overtake a packet its
 			 * socket sent first: it is ours (regression
 			 * local-datagram-ids-forged-fifo). */
-			src = local_match(port, m, buf, copy) ? NULL : src;
+			src = local_match(port, m, buf, copy) >= 0 ? NULL : src;
 		if (!src && op == LPC_OP_DATAGRAM && tid == G.main_tid) {
 			/* Our own NtRequestPort on the connection port.  A
 			 * raw packet may forge its ids exactly (regression
 			 * local-datagram-ids-forged), so a match on ids
 			 * alone does not rule it out. */
-			for (int i = 0; i < S.nlocal; i++) {
-				const PORT_MESSAGE *lm =
-					(const PORT_MESSAGE *)(void *)S.local[i]
-						.m;
+			int li = local_match(port, m, buf, copy);
 
-				if (S.local[i].port != port ||
-				    S.local[i].delivered ||
-				    lm->u1.Length != m->u1.Length ||
-				    memcmp(S.local[i].m + HDR, buf + HDR,
-					   copy - HDR))
-					continue;
-				S.local[i].delivered = true;
+			if (li >= 0) {
+				S.local[li].delivered = true;
 				return;
 			}
 		}

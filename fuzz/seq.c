@@ -375,14 +375,6 @@ static uint32_t data_cookie(const uint8_t *d, size_t len)
 	return is_cookie(c) || c == KICK_COOKIE ? c : 0;
 }
 
-/* Bytes [from, len) follow the cookie's pattern. */
-static bool data_ok(const uint8_t *d, size_t from, size_t len, uint32_t cookie)
-{
-	for (size_t i = from; i < len; i++)
-		if (d[i] != pat(cookie, i))
-			return false;
-	return true;
-}
 
 /* Whether connection c's request was sent and no thread has received it
  * yet, whatever has become of the connection since. */
@@ -395,8 +387,8 @@ static bool connreq_queued(int c)
 	return false;
 }
 
-/* The same, where bytes [hole, hole + 4) must be zero instead (-1: no
- * hole). */
+/* Bytes [from, len) follow the cookie's pattern, except bytes
+ * [hole, hole + 4), which are zero (hole -1: none). */
 static bool data_ok_hole(const uint8_t *d, size_t from, size_t len,
 			 uint32_t cookie, int hole)
 {
@@ -407,6 +399,11 @@ static bool data_ok_hole(const uint8_t *d, size_t from, size_t len,
 			return false;
 	}
 	return true;
+}
+
+static bool data_ok(const uint8_t *d, size_t from, size_t len, uint32_t cookie)
+{
+	return data_ok_hole(d, from, len, cookie, -1);
 }
 
 /* ------------------------------------------------------------------ */
@@ -2110,7 +2107,6 @@ static bool plan(struct th *th, const struct seq_op *o)
 			}
 		} else {
 			n = 0;
-			hole = -1;
 			if (dinfo && (o->flags & SEQ_F_RAW)) {
 				/* A raw offset: where it lands, the data's
 				 * pattern is the count.  One the engine would
@@ -2146,7 +2142,7 @@ static bool plan(struct th *th, const struct seq_op *o)
 					   ? (uint16_t)j->msg.h.u2.s2.DataInfoOffset
 					   : 0;
 			r->dinfo_n = n;
-			r->hole = n ? -1 : hole;
+			r->hole = hole;
 		}
 		if (hs >= 0) {
 			hp = M.h[hs].port;
@@ -3162,7 +3158,7 @@ static void kill_thread(struct th *th)
 	if (!th->alive || th->opn >= 0)
 		return;
 	for (int i = th->nregs - 1; i >= 0; i--) {
-		int p = th->regs[i], r, dest = -1, conn = -1;
+		int p = th->regs[i], r, dest = -1, conn = -1, await = -1;
 		struct mport *mp = &M.port[p];
 
 		switch (mp->kind) {
@@ -3180,9 +3176,13 @@ static void kill_thread(struct th *th)
 			conn = mp->conn;
 			if ((M.conn[conn].state == CS_ACCEPTED ||
 			     M.conn[conn].state == CS_CONNECTED) &&
-			    !M.conn[conn].s_destroyed && !M.conn[conn].c_destroyed)
-				dest = M.conn[conn].C >= 0 ? M.conn[conn].C
-							   : -2;
+			    !M.conn[conn].s_destroyed &&
+			    !M.conn[conn].c_destroyed) {
+				if (M.conn[conn].C >= 0)
+					dest = M.conn[conn].C;
+				else
+					await = conn;
+			}
 			break;
 		case PK_CONN:
 			if (!mp->unnamed)
@@ -3191,15 +3191,13 @@ static void kill_thread(struct th *th)
 		default:
 			dest = p;
 		}
-		if (dest == -1)
+		if (dest < 0 && await < 0)
 			continue;
 		r = new_rec(R_DIED);
 		if (r < 0)
 			continue;
-		if (dest == -2)
-			M.rec[r].await_conn = conn;
-		else
-			M.rec[r].dest = dest;
+		M.rec[r].dest = dest;
+		M.rec[r].await_conn = await;
 		M.rec[r].conn = mp->kind == PK_CLIENT ? conn : -1;
 		M.rec[r].via_client = mp->kind == PK_CLIENT;
 		M.rec[r].stid = th->tid;
